@@ -1,0 +1,14 @@
+# The two commands (README.md): `make run` serves the app, `make test` runs every test.
+.PHONY: run test dev lint
+
+run:
+	scripts/run.sh
+
+test:
+	scripts/test.sh $(ARGS)
+
+dev:
+	scripts/dev.sh
+
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .

@@ -1,0 +1,1 @@
+"""imgapp: buy credits, spend them on AI image generation."""

@@ -1,0 +1,5 @@
+"""`python -m imgapp ...`: the operator command line."""
+
+from imgapp.cli import main
+
+raise SystemExit(main())

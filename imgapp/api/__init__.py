@@ -1,0 +1,1 @@
+"""HTTP API routes (FastAPI), mounted into the Reflex app under `/api`."""

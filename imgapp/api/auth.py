@@ -1,0 +1,265 @@
+"""`/api/auth/*`: sign-up, sign-in, sign-out and who-am-i.
+
+Each route answers two kinds of caller. A browser form (urlencoded) gets a
+303 redirect (to `next` on success, back to the form with an error code on
+failure) so the next page load carries the new cookie. A script sending JSON
+gets JSON: 201/200 on success, `{"error", "code"}` with 400/401/409/429.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import BaseModel, Field
+
+from imgapp import db, routes
+from imgapp.api.deps import ClientDep, CurrentUser, SameOrigin, session_token
+from imgapp.api.responses import error_response, request_lang
+from imgapp.errors import describe
+from imgapp.models import User
+from imgapp.services import accounts, sessions
+from imgapp.services.errors import ImgappError, TooManyAttempts, ValidationFailed
+from imgapp.settings import get_settings
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+class RegisterIn(BaseModel):
+    """Sign-up form. The password needs at least 8 characters."""
+
+    email: str = Field(examples=["ada@example.com"])
+    password: str = Field(min_length=8, examples=["correct horse battery"])
+    display_name: str = ""
+    next: str = "/"
+
+
+class LoginIn(BaseModel):
+    """Sign-in form."""
+
+    email: str = Field(examples=["ada@example.com"])
+    password: str
+    next: str = "/"
+
+
+class UserOut(BaseModel):
+    """The signed-in user as the API shows it."""
+
+    id: int
+    email: str
+    display_name: str
+
+
+class AuthOut(BaseModel):
+    """Answer to a successful sign-up or sign-in (the cookie carries the session)."""
+
+    user: UserOut
+
+
+class ErrorOut(BaseModel):
+    """Every API error has this shape."""
+
+    error: str
+    code: str
+
+
+def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
+    schema = model.model_json_schema()
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": schema},
+                "application/x-www-form-urlencoded": {"schema": schema},
+            },
+        }
+    }
+
+
+_ERRORS = {
+    400: {"model": ErrorOut, "description": "Invalid input"},
+    429: {"model": ErrorOut, "description": "Too many failed attempts"},
+}
+
+
+def _bad_request(detail: str, field: str | None = None) -> ValidationFailed:
+    return ValidationFailed("bad_request", detail, field=field, detail=detail)
+
+
+async def _read_body(request: Request) -> tuple[bool, dict[str, Any]]:
+    """(is_browser_form, fields). A body that is neither a form nor a JSON object is refused."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        return True, {k: v for k, v in form.items() if isinstance(v, str)}
+    try:
+        data = json.loads(await request.body() or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _bad_request("Send a JSON object or a form.") from exc
+    if not isinstance(data, dict):
+        raise _bad_request("Send a JSON object or a form.")
+    return False, data
+
+
+def _text_field(data: dict[str, Any], name: str) -> str:
+    value = data.get(name, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _bad_request(f"`{name}` must be a string.", field=name)
+    return value
+
+
+def _user_out(user: User) -> dict[str, Any]:
+    return AuthOut(
+        user=UserOut(id=user.id or 0, email=user.email, display_name=user.display_name)
+    ).model_dump()
+
+
+def _set_session_cookie(response: Response, token: str) -> None:
+    settings = get_settings()
+    response.set_cookie(
+        sessions.COOKIE_NAME,
+        token,
+        max_age=settings.session_max_age_days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+    )
+
+
+def _form_failure(page: str, exc: ImgappError, data: dict[str, Any]) -> RedirectResponse:
+    public = describe(exc)
+    params = {"error": public.code, "email": _safe_str(data.get("email"))[:254]}
+    if isinstance(exc, TooManyAttempts):
+        params["minutes"] = str(exc.params.get("minutes", ""))
+    target = routes.safe_next(_safe_str(data.get("next")))
+    if target != routes.DASHBOARD:
+        params["next"] = target
+    return RedirectResponse(routes.with_query(page, **params), status_code=303)
+
+
+def _safe_str(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _failure(
+    request: Request, form: bool, page: str, exc: ImgappError, data: dict[str, Any]
+) -> Response:
+    if form:
+        return _form_failure(page, exc, data)
+    response = error_response(exc, request_lang(request))
+    if isinstance(exc, TooManyAttempts):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@router.post(
+    "/register",
+    status_code=201,
+    response_model=AuthOut,
+    responses={
+        **_ERRORS,
+        409: {"model": ErrorOut, "description": "Email already registered"},
+    },
+    openapi_extra=_body_doc(RegisterIn),
+    dependencies=[SameOrigin],
+)
+async def register(request: Request, client: ClientDep) -> Response:
+    """Create an account and sign in (sets the HttpOnly session cookie)."""
+    form, data = await _read_body(request)
+    try:
+        account = await run_in_threadpool(
+            accounts.prepare_registration,
+            email=_text_field(data, "email"),
+            password=_text_field(data, "password"),
+            display_name=_text_field(data, "display_name"),
+        )
+        user, token = await run_in_threadpool(
+            db.call,
+            accounts.register,
+            account=account,
+            ip=client.ip,
+            user_agent=client.user_agent,
+        )
+    except ImgappError as exc:
+        return _failure(request, form, routes.REGISTER, exc, data)
+    if form:
+        response: Response = RedirectResponse(
+            routes.safe_next(_safe_str(data.get("next"))), status_code=303
+        )
+    else:
+        response = JSONResponse(_user_out(user), status_code=201)
+    _set_session_cookie(response, token)
+    return response
+
+
+@router.post(
+    "/login",
+    response_model=AuthOut,
+    responses={
+        **_ERRORS,
+        401: {"model": ErrorOut, "description": "Wrong email or password"},
+    },
+    openapi_extra=_body_doc(LoginIn),
+    dependencies=[SameOrigin],
+)
+async def login(request: Request, client: ClientDep) -> Response:
+    """Sign in with email and password (sets the HttpOnly session cookie)."""
+    form, data = await _read_body(request)
+    try:
+        email, password = _text_field(data, "email"), _text_field(data, "password")
+    except ImgappError as exc:
+        return _failure(request, form, routes.LOGIN, exc, data)
+    check = await run_in_threadpool(
+        db.call_read,
+        accounts.check_sign_in,
+        email=email,
+        password=password,
+        ip=client.ip,
+    )
+    result = await run_in_threadpool(
+        db.call,
+        accounts.finish_sign_in,
+        check=check,
+        ip=client.ip,
+        user_agent=client.user_agent,
+    )
+    if result.error is not None or result.user is None or result.token is None:
+        return _failure(request, form, routes.LOGIN, result.error or ImgappError(), data)
+    if form:
+        response: Response = RedirectResponse(
+            routes.safe_next(_safe_str(data.get("next"))), status_code=303
+        )
+    else:
+        response = JSONResponse(_user_out(result.user))
+    _set_session_cookie(response, result.token)
+    return response
+
+
+@router.post("/logout", dependencies=[SameOrigin])
+async def logout(request: Request, client: ClientDep) -> Response:
+    """Sign out this browser: the session is revoked and the cookie cleared."""
+    content_type = request.headers.get("content-type", "")
+    form = content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
+    await run_in_threadpool(
+        db.call, sessions.revoke_token, token=session_token(request), ip=client.ip
+    )
+    if form:
+        response: Response = RedirectResponse(
+            routes.with_query(routes.LOGIN, signed_out="1"), status_code=303
+        )
+    else:
+        response = JSONResponse({"ok": True})
+    response.delete_cookie(sessions.COOKIE_NAME, path="/")
+    return response
+
+
+@router.get("/me", response_model=UserOut, responses={401: {"model": ErrorOut}})
+def me(user: CurrentUser) -> UserOut:
+    """The signed-in user."""
+    return UserOut(id=user.user_id, email=user.email, display_name=user.display_name)

@@ -1,0 +1,1 @@
+"""Shared UI pieces: translated text, the app shell, native forms."""

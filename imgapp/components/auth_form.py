@@ -1,0 +1,101 @@
+"""The fields, messages and submit button shared by sign-in and sign-up."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from imgapp.components.native_form import native_form
+from imgapp.components.text import t
+from imgapp.state.auth_forms import AuthFormState
+
+
+def _field(label_key: str, control: rx.Component) -> rx.Component:
+    return rx.flex(
+        rx.text(t(label_key), as_="label", size="2", weight="medium", html_for=control.id),
+        control,
+        direction="column",
+        spacing="1",
+    )
+
+
+def email_field() -> rx.Component:
+    """The email input, prefilled after a failed attempt."""
+    return _field(
+        "auth.email",
+        rx.input(
+            id="email",
+            name="email",
+            type="email",
+            required=True,
+            auto_complete="email",
+            default_value=AuthFormState.email,
+            max_length=254,
+            size="3",
+        ),
+    )
+
+
+def password_field(*, new: bool) -> rx.Component:
+    """The password input; a new password states the policy."""
+    control = rx.input(
+        id="password",
+        name="password",
+        type="password",
+        required=True,
+        min_length=8 if new else None,
+        max_length=256,
+        auto_complete="new-password" if new else "current-password",
+        size="3",
+    )
+    field = _field("auth.password", control)
+    if not new:
+        return field
+    return rx.flex(
+        field,
+        rx.text(
+            t("auth.password_policy"),
+            size="1",
+            color_scheme="gray",
+            id="password-policy",
+        ),
+        direction="column",
+        spacing="1",
+    )
+
+
+def messages() -> rx.Component:
+    """The last attempt's error, or a neutral notice."""
+    return rx.fragment(
+        rx.cond(
+            AuthFormState.error_message != "",
+            rx.callout(
+                AuthFormState.error_message,
+                color_scheme="red",
+                role="alert",
+                id="form-error",
+            ),
+        ),
+        rx.cond(
+            AuthFormState.notice_message != "",
+            rx.callout(AuthFormState.notice_message, color_scheme="green", id="form-notice"),
+        ),
+    )
+
+
+def auth_form(action: str, submit_key: str, *fields: rx.Component) -> rx.Component:
+    """A native POST form to `action`, shown once the page state is loaded."""
+    return rx.cond(
+        AuthFormState.ready,
+        native_form(
+            rx.flex(
+                *fields,
+                rx.el.input(type="hidden", name="next", value=AuthFormState.next_path),
+                rx.button(t(submit_key), type="submit", size="3", id="submit"),
+                direction="column",
+                spacing="3",
+            ),
+            action=action,
+            method="post",
+        ),
+        rx.center(rx.spinner()),
+    )

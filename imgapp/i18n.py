@@ -1,0 +1,157 @@
+"""The message catalogue: every UI string in Simplified Chinese and English.
+
+Pages never hold literal text; they ask for a key (`components.text.t`). The
+catalogue is plain data so that services' errors, the API and the UI all
+translate from one place.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Lang = Literal["zh", "en"]
+DEFAULT_LANG: Lang = "zh"
+LANGS: tuple[Lang, ...] = ("zh", "en")
+
+# key: (Simplified Chinese, English). `{name}` placeholders are filled by `text()`.
+CATALOG: dict[str, tuple[str, str]] = {
+    # brand and shell
+    "app.name": ("imgapp", "imgapp"),
+    "app.tagline": ("购买点数，生成 AI 图像", "Buy credits, generate AI images"),
+    "nav.dashboard": ("概览", "Dashboard"),
+    "nav.recharge": ("充值", "Recharge"),
+    "nav.console": ("控制台", "Console"),
+    "nav.usage": ("用量报表", "Usage"),
+    "nav.invites": ("邀请", "Invites"),
+    "nav.security": ("安全", "Security"),
+    "nav.account": ("账户", "Account"),
+    "shell.signed_in_as": ("当前账户", "Signed in as"),
+    "shell.sign_out": ("退出登录", "Sign out"),
+    "shell.language": ("English", "中文"),
+    "shell.language_label": ("切换语言", "Switch language"),
+    "shell.loading": ("正在加载…", "Loading…"),
+    # sign-in / sign-up
+    "auth.sign_in": ("登录", "Sign in"),
+    "auth.sign_up": ("注册", "Sign up"),
+    "auth.sign_in_title": ("登录 imgapp", "Sign in to imgapp"),
+    "auth.sign_up_title": ("创建 imgapp 账户", "Create your imgapp account"),
+    "auth.email": ("邮箱", "Email"),
+    "auth.password": ("密码", "Password"),
+    "auth.display_name": ("昵称（可选）", "Display name (optional)"),
+    "auth.password_policy": ("至少 8 个字符。", "At least 8 characters."),
+    "auth.no_account": ("还没有账户？", "No account yet?"),
+    "auth.have_account": ("已经有账户？", "Already have an account?"),
+    "auth.create_one": ("立即注册", "Create one"),
+    "auth.sign_in_instead": ("去登录", "Sign in instead"),
+    "auth.signed_out": ("你已退出登录。", "You have signed out."),
+    # page placeholders until their features land
+    "page.dashboard.title": ("概览", "Dashboard"),
+    "page.dashboard.welcome": ("欢迎回来", "Welcome back"),
+    "page.dashboard.soon": (
+        "这里将显示你的点数余额、最近的用量和任务，以及充值与控制台的快捷入口。",
+        "Your credit balance, recent usage and tasks, and shortcuts to recharge and "
+        "the console will appear here.",
+    ),
+    "page.recharge.title": ("充值", "Recharge"),
+    "page.recharge.soon": (
+        "在这里选择金额，用支付宝或微信扫码充值点数。",
+        "Choose an amount here and scan an Alipay or WeChat QR code to buy credits.",
+    ),
+    "page.console.title": ("控制台", "Console"),
+    "page.console.soon": (
+        "在这里填写提示词、提交图像生成任务，并实时查看进度、取消任务和下载图片。",
+        "Write a prompt, submit image generation tasks, watch their progress live, "
+        "cancel them and download the images here.",
+    ),
+    "page.usage.title": ("用量报表", "Usage"),
+    "page.usage.soon": (
+        "这里将按时间范围显示你的用量明细与汇总，并可导出 CSV。",
+        "Your usage by date range, with totals and a CSV export, will appear here.",
+    ),
+    "page.invites.title": ("邀请", "Invites"),
+    "page.invites.soon": (
+        "这里将显示你的邀请链接、已邀请的好友和获得的奖励。",
+        "Your invite link, the friends you invited and the rewards you earned will appear here.",
+    ),
+    "page.security.title": ("安全", "Security"),
+    "page.security.soon": (
+        "这里将列出你的登录会话（可逐个注销）和账户的审计事件。",
+        "Your sign-in sessions (each can be revoked) and your account's audit events "
+        "will appear here.",
+    ),
+    "page.account.title": ("账户", "Account"),
+    "page.account.soon": (
+        "在这里修改昵称和邮箱，并查看近期账务与下载对账单。",
+        "Edit your display name and email, and see recent billing and download your "
+        "statement here.",
+    ),
+    "page.not_found": ("页面不存在。", "This page does not exist."),
+    # errors: keys are error.<code or rule>
+    "error.error": (
+        "出了点问题，请稍后再试。",
+        "Something went wrong. Please try again.",
+    ),
+    "error.validation": ("输入不正确。", "The input is not valid."),
+    "error.not_found": ("未找到。", "Not found."),
+    "error.conflict": (
+        "与现有数据冲突。",
+        "That conflicts with what is already there.",
+    ),
+    "error.email_taken": (
+        "该邮箱已注册，请直接登录。",
+        "An account with this email already exists. Sign in instead.",
+    ),
+    "error.auth": ("认证失败。", "Authentication failed."),
+    "error.invalid_credentials": ("邮箱或密码错误。", "Wrong email or password."),
+    "error.not_signed_in": ("请先登录。", "Please sign in."),
+    "error.too_many_attempts": (
+        "登录失败次数过多，请 {minutes} 分钟后再试。",
+        "Too many failed sign-ins. Try again in {minutes} minutes.",
+    ),
+    "error.permission_denied": (
+        "你没有权限执行此操作。",
+        "You are not allowed to do that.",
+    ),
+    "error.email_required": ("请输入邮箱。", "Enter your email address."),
+    "error.email_invalid": (
+        "请输入有效的邮箱地址，例如 name@example.com。",
+        "Enter a valid email address, like name@example.com.",
+    ),
+    "error.password_required": ("请输入密码。", "Enter your password."),
+    "error.password_too_short": (
+        "密码至少需要 {min} 个字符。",
+        "Use at least {min} characters for the password.",
+    ),
+    "error.password_too_long": (
+        "密码最多 {max} 个字符。",
+        "Use at most {max} characters for the password.",
+    ),
+    "error.password_blank": (
+        "密码不能全是空格。",
+        "The password cannot be only spaces.",
+    ),
+    "error.display_name_too_long": (
+        "昵称最多 {max} 个字符。",
+        "Use at most {max} characters for the display name.",
+    ),
+    "error.bad_request": ("请求格式不正确：{detail}", "The request is not valid: {detail}"),
+    "error.cross_site": (
+        "请求来自其他网站，已拒绝。请在 imgapp 页面上重试。",
+        "This request came from another site and was refused. Try again from imgapp.",
+    ),
+}
+
+
+def normalize_lang(lang: str | None) -> Lang:
+    """Any language tag to one the catalogue speaks (Chinese unless it is English)."""
+    return "en" if (lang or "").lower().startswith("en") else "zh"
+
+
+def text(key: str, lang: str | None = DEFAULT_LANG, **params: object) -> str:
+    """The message for `key` in `lang`, with `{placeholders}` filled in."""
+    zh, en = CATALOG.get(key, CATALOG["error.error"])
+    template = en if normalize_lang(lang) == "en" else zh
+    try:
+        return template.format(**params) if params else template
+    except (KeyError, IndexError):
+        return template

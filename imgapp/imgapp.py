@@ -1,0 +1,27 @@
+"""The Reflex application: pages, the `/api` routes, the session guard."""
+
+import logging
+
+import reflex as rx
+
+from imgapp import pages  # noqa: F401 - importing registers every page
+from imgapp.api.app import app as api
+from imgapp.errors import describe
+from imgapp.settings import assert_startable, get_settings
+from imgapp.state.guard import SessionGuard
+
+assert_startable(get_settings())
+logging.getLogger("imgapp").setLevel(get_settings().imgapp_log_level)
+
+
+def _backend_error(exception: Exception) -> rx.event.EventSpec:
+    """An event handler failed: tell the person in both languages, log the rest."""
+    zh, en = describe(exception, "zh").message, describe(exception, "en").message
+    return rx.toast.error(f"{zh} / {en}" if zh != en else en)
+
+
+app = rx.App(
+    api_transformer=api,
+    backend_exception_handler=_backend_error,
+)
+app.add_middleware(SessionGuard())

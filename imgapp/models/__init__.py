@@ -1,0 +1,6 @@
+"""SQLModel tables; importing this package registers every table on the metadata."""
+
+from imgapp.models.audit import AuditLog
+from imgapp.models.user import User, UserSession
+
+__all__ = ["AuditLog", "User", "UserSession"]

@@ -1,0 +1,33 @@
+"""The append-only `audit_logs` table: who did what, to what, from where."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer
+from sqlmodel import Field, SQLModel
+
+from imgapp.models.base import BigIntKey, UTCDateTime, utcnow
+
+
+class AuditLog(SQLModel, table=True):
+    """One audited event. `target` is what it concerns (an email, an order id)."""
+
+    __tablename__ = "audit_logs"
+    __table_args__ = (
+        Index("ix_audit_logs_action_target_created", "action", "target", "created_at"),
+        Index("ix_audit_logs_action_ip_created", "action", "ip", "created_at"),
+        Index("ix_audit_logs_actor_created", "actor_user_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigIntKey, primary_key=True))
+    actor_user_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    )
+    action: str = Field(max_length=64, nullable=False)
+    target: str = Field(default="", max_length=255, nullable=False)
+    ip: str = Field(default="", max_length=45, nullable=False)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

@@ -1,0 +1,53 @@
+"""Accounts and sign-in sessions: the `users` and `user_sessions` tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, Integer
+from sqlmodel import Field, SQLModel
+
+from imgapp.models.base import UTCDateTime, utcnow
+
+EMAIL_MAX_LENGTH = 254
+DISPLAY_NAME_MAX_LENGTH = 60
+
+
+class User(SQLModel, table=True):
+    """A person with an account. `email` is stored lower-cased."""
+
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=EMAIL_MAX_LENGTH, unique=True, nullable=False)
+    password_hash: str = Field(max_length=255, nullable=False)
+    display_name: str = Field(default="", max_length=DISPLAY_NAME_MAX_LENGTH, nullable=False)
+    is_active: bool = Field(default=True, nullable=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    password_changed_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, nullable=False
+    )
+
+
+class UserSession(SQLModel, table=True):
+    """One signed-in browser. Only a keyed hash of its token is stored."""
+
+    __tablename__ = "user_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("users.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    token_hash: str = Field(max_length=64, unique=True, nullable=False)
+    ip: str = Field(default="", max_length=45, nullable=False)
+    user_agent: str = Field(default="", max_length=512, nullable=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)

@@ -1,0 +1,18 @@
+"""Usage report page `/usage`: placeholder until its feature lands."""
+
+import reflex as rx
+
+from imgapp import routes
+from imgapp.components.layout import signed_in_page
+from imgapp.components.text import t
+from imgapp.state.app import AppState
+
+
+@rx.page(route=routes.USAGE, title="imgapp", on_load=AppState.ensure_signed_in)
+def usage() -> rx.Component:
+    """Says what this page will hold."""
+    return signed_in_page(
+        routes.USAGE,
+        "page.usage.title",
+        rx.text(t("page.usage.soon"), color_scheme="gray"),
+    )

@@ -1,0 +1,51 @@
+"""Every page path and the rules for where a sign-in may send a person next."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+DASHBOARD = "/"
+RECHARGE = "/recharge"
+CONSOLE = "/console"
+USAGE = "/usage"
+INVITES = "/invites"
+SECURITY = "/security"
+ACCOUNT = "/account"
+LOGIN = "/login"
+REGISTER = "/register"
+
+API_LOGIN = "/api/auth/login"
+API_REGISTER = "/api/auth/register"
+API_LOGOUT = "/api/auth/logout"
+
+# The pages of the signed-in area, in navigation order, with their catalogue keys.
+NAV: tuple[tuple[str, str], ...] = (
+    (DASHBOARD, "nav.dashboard"),
+    (RECHARGE, "nav.recharge"),
+    (CONSOLE, "nav.console"),
+    (USAGE, "nav.usage"),
+    (INVITES, "nav.invites"),
+    (SECURITY, "nav.security"),
+    (ACCOUNT, "nav.account"),
+)
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to return to after sign-in; anything else becomes the dashboard."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return DASHBOARD
+    if target.startswith(("/api/", LOGIN, REGISTER)) or any(c in target for c in "\r\n\t"):
+        return DASHBOARD
+    return target
+
+
+def with_query(path: str, **params: str) -> str:
+    """`path?k=v&...`, leaving out empty values."""
+    kept = {k: v for k, v in params.items() if v}
+    return f"{path}?{urlencode(kept)}" if kept else path
+
+
+def login_url(next_path: str | None = None, **params: str) -> str:
+    """The sign-in page, remembering where to come back to."""
+    target = safe_next(next_path)
+    return with_query(LOGIN, next=target if target != DASHBOARD else "", **params)

@@ -1,0 +1,197 @@
+"""Accounts: registration, sign-in with throttling, profile lookups.
+
+Password hashing costs ~0.1 s, so it never runs inside a write transaction:
+`prepare_registration` hashes before `register` writes, and sign-in is a
+read (`check_sign_in`, which verifies) followed by a write (`finish_sign_in`,
+which records the outcome). `finish_sign_in` returns the error instead of
+raising it, so the failed attempt is committed before the caller raises.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from imgapp.models import User
+from imgapp.models.base import require_id, utcnow
+from imgapp.models.user import DISPLAY_NAME_MAX_LENGTH, EMAIL_MAX_LENGTH
+from imgapp.services import audit, passwords, sessions
+from imgapp.services.audit import Action
+from imgapp.services.errors import (
+    EmailTaken,
+    ImgappError,
+    InvalidCredentials,
+    NotFound,
+    TooManyAttempts,
+    ValidationFailed,
+)
+from imgapp.settings import get_settings
+
+# Deliberately simple: one @, a dot in the domain, no spaces. Delivery proves the rest.
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalize_email(email: str) -> str:
+    """Trim and lower-case an email, or raise `ValidationFailed`."""
+    value = (email or "").strip().lower()
+    if not value:
+        raise ValidationFailed("email_required", "Enter your email address.", field="email")
+    if len(value) > EMAIL_MAX_LENGTH or not _EMAIL_RE.match(value):
+        raise ValidationFailed(
+            "email_invalid",
+            "Enter a valid email address, like name@example.com.",
+            field="email",
+        )
+    return value
+
+
+def clean_display_name(name: str) -> str:
+    """Trim a display name, or raise `ValidationFailed` when it is too long."""
+    value = " ".join((name or "").split())
+    if len(value) > DISPLAY_NAME_MAX_LENGTH:
+        raise ValidationFailed(
+            "display_name_too_long",
+            f"Use at most {DISPLAY_NAME_MAX_LENGTH} characters for the display name.",
+            field="display_name",
+            max=DISPLAY_NAME_MAX_LENGTH,
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """A validated registration with its password already hashed."""
+
+    email: str
+    password_hash: str
+    display_name: str
+
+
+def prepare_registration(*, email: str, password: str, display_name: str = "") -> NewAccount:
+    """Validate the form and hash the password (no database)."""
+    clean_email = normalize_email(email)
+    passwords.check_policy(password)
+    return NewAccount(
+        email=clean_email,
+        password_hash=passwords.hash_password(password),
+        display_name=clean_display_name(display_name),
+    )
+
+
+def register(
+    session: Session, *, account: NewAccount, ip: str = "", user_agent: str = ""
+) -> tuple[User, str]:
+    """Create the user and sign them in; returns the user and the session token."""
+    if session.exec(select(User.id).where(User.email == account.email)).first() is not None:
+        raise EmailTaken
+    user = User(
+        email=account.email,
+        password_hash=account.password_hash,
+        display_name=account.display_name,
+    )
+    try:
+        with session.begin_nested():
+            session.add(user)
+            session.flush()
+    except IntegrityError as exc:  # a concurrent sign-up with the same email won
+        raise EmailTaken from exc
+    token, _ = sessions.create(session, user_id=require_id(user.id), ip=ip, user_agent=user_agent)
+    audit.record(session, action=Action.REGISTER, actor_user_id=user.id, target=user.email, ip=ip)
+    return user, token
+
+
+@dataclass(frozen=True)
+class SignInCheck:
+    """What the read-only half of a sign-in found."""
+
+    email: str
+    user_id: int | None
+    error: ImgappError | None
+    rehash: str | None = None
+
+
+def _throttle(session: Session, *, email: str, ip: str) -> TooManyAttempts | None:
+    settings = get_settings()
+    window = timedelta(minutes=settings.login_failure_window_minutes)
+    now = utcnow()
+    limits = (
+        ({"target": email}, settings.login_max_failures_per_account),
+        ({"ip": ip}, settings.login_max_failures_per_ip),
+    )
+    for scope, limit in limits:
+        count, oldest = audit.count_since(
+            session, action=Action.LOGIN_FAILED, since=now - window, **scope
+        )
+        if count >= limit and oldest is not None:
+            return TooManyAttempts(retry_after=max(1, int((oldest + window - now).total_seconds())))
+    return None
+
+
+def check_sign_in(session: Session, *, email: str, password: str, ip: str) -> SignInCheck:
+    """Validate, apply the throttle, verify the password. Reads only."""
+    try:
+        clean = normalize_email(email)
+    except ValidationFailed as exc:
+        return SignInCheck(email=(email or "").strip().lower(), user_id=None, error=exc)
+    if not password:
+        error = ValidationFailed("password_required", "Enter your password.", field="password")
+        return SignInCheck(email=clean, user_id=None, error=error)
+    if throttled := _throttle(session, email=clean, ip=ip):
+        return SignInCheck(email=clean, user_id=None, error=throttled)
+    user = session.exec(select(User).where(User.email == clean)).first()
+    ok = passwords.verify_password(password, user.password_hash if user else None)
+    if not ok or user is None or not user.is_active:
+        return SignInCheck(email=clean, user_id=None, error=InvalidCredentials())
+    rehash = (
+        passwords.hash_password(password) if passwords.needs_rehash(user.password_hash) else None
+    )
+    return SignInCheck(email=clean, user_id=user.id, error=None, rehash=rehash)
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    """The outcome of a sign-in: a token for the cookie, or the error to show."""
+
+    user: User | None
+    token: str | None
+    error: ImgappError | None
+
+
+def finish_sign_in(
+    session: Session, *, check: SignInCheck, ip: str = "", user_agent: str = ""
+) -> SignInResult:
+    """Record the attempt; on success open a session. Never raises the sign-in error."""
+    if check.error is not None:
+        if isinstance(check.error, TooManyAttempts):
+            audit.record(session, action=Action.LOGIN_THROTTLED, target=check.email, ip=ip)
+        elif isinstance(check.error, InvalidCredentials):
+            audit.record(session, action=Action.LOGIN_FAILED, target=check.email, ip=ip)
+        return SignInResult(user=None, token=None, error=check.error)
+    user = session.get(User, check.user_id)
+    if user is None or not user.is_active:
+        return SignInResult(user=None, token=None, error=InvalidCredentials())
+    if check.rehash:
+        user.password_hash = check.rehash
+        session.add(user)
+    token, row = sessions.create(session, user_id=require_id(user.id), ip=ip, user_agent=user_agent)
+    audit.record(
+        session,
+        action=Action.LOGIN,
+        actor_user_id=user.id,
+        target=user.email,
+        ip=ip,
+        details={"session_id": row.id},
+    )
+    return SignInResult(user=user, token=token, error=None)
+
+
+def get_user(session: Session, *, user_id: int) -> User:
+    """The user by id, or `NotFound`."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound
+    return user

@@ -1,0 +1,79 @@
+"""The audit trail: append events, count recent ones, list a user's own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from imgapp.models import AuditLog
+
+
+class Action(StrEnum):
+    """Every audited action, by name."""
+
+    REGISTER = "register"
+    LOGIN = "login"
+    LOGIN_FAILED = "login_failed"
+    LOGIN_THROTTLED = "login_throttled"
+    LOGOUT = "logout"
+    SESSION_REVOKED = "session_revoked"
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an action name
+    PROFILE_UPDATED = "profile_updated"
+    EMAIL_CHANGED = "email_changed"
+
+
+def record(
+    session: Session,
+    *,
+    action: Action,
+    actor_user_id: int | None = None,
+    target: str = "",
+    ip: str = "",
+    details: dict[str, Any] | None = None,
+) -> AuditLog:
+    """Append one audit event (flushed, committed by the caller)."""
+    entry = AuditLog(
+        action=action.value,
+        actor_user_id=actor_user_id,
+        target=target[:255],
+        ip=ip[:45],
+        details=details or {},
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def count_since(
+    session: Session,
+    *,
+    action: Action,
+    since: datetime,
+    target: str | None = None,
+    ip: str | None = None,
+) -> tuple[int, datetime | None]:
+    """How many `action` events since `since` (by target or ip), and the oldest one's time."""
+    query = select(func.count(), func.min(AuditLog.created_at)).where(
+        AuditLog.action == action.value, col(AuditLog.created_at) >= since
+    )
+    if target is not None:
+        query = query.where(AuditLog.target == target)
+    if ip is not None:
+        query = query.where(AuditLog.ip == ip)
+    count, oldest = session.exec(query).one()
+    return int(count), oldest
+
+
+def for_user(session: Session, *, user_id: int, limit: int = 50) -> list[AuditLog]:
+    """The user's own audit events, newest first."""
+    query = (
+        select(AuditLog)
+        .where(AuditLog.actor_user_id == user_id)
+        .order_by(col(AuditLog.created_at).desc(), col(AuditLog.id).desc())
+        .limit(limit)
+    )
+    return list(session.exec(query).all())

@@ -1,0 +1,110 @@
+"""The domain's exceptions. Each class's docstring is its default message.
+
+ImgappError
+ ├── ValidationFailed        bad input; `code` names the rule, `field` the input
+ ├── NotFound                no such thing, or not yours
+ ├── Conflict
+ │    └── EmailTaken
+ ├── AuthError
+ │    ├── InvalidCredentials
+ │    ├── NotSignedIn
+ │    └── TooManyAttempts    carries `retry_after` seconds
+ └── PermissionDenied
+      └── CrossSiteRequest  a browser form or script on another site
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class ImgappError(Exception):
+    """Something went wrong."""
+
+    code: ClassVar[str] = "error"
+
+    def __init__(self, message: str | None = None, **params: Any) -> None:
+        """Keep `params` for the message catalogue; default message is the docstring."""
+        self.params = params
+        super().__init__(message or (type(self).__doc__ or "").strip())
+
+    @property
+    def message_key(self) -> str:
+        """The catalogue key the UI translates this error with."""
+        return f"error.{self.code}"
+
+
+class ValidationFailed(ImgappError):
+    """The input is not valid."""
+
+    code = "validation"
+
+    def __init__(self, rule: str, message: str, *, field: str | None = None, **params: Any) -> None:
+        """`rule` is a catalogue key suffix, such as `email_invalid`."""
+        super().__init__(message, **params)
+        self.rule = rule
+        self.field = field
+
+    @property
+    def message_key(self) -> str:
+        """Validation messages are keyed by the rule that failed."""
+        return f"error.{self.rule}"
+
+
+class NotFound(ImgappError):
+    """Not found."""
+
+    code = "not_found"
+
+
+class Conflict(ImgappError):
+    """That conflicts with what is already there."""
+
+    code = "conflict"
+
+
+class EmailTaken(Conflict):
+    """An account with this email already exists. Sign in instead."""
+
+    code = "email_taken"
+
+
+class AuthError(ImgappError):
+    """Authentication failed."""
+
+    code = "auth"
+
+
+class InvalidCredentials(AuthError):
+    """Wrong email or password."""
+
+    code = "invalid_credentials"
+
+
+class NotSignedIn(AuthError):
+    """Please sign in."""
+
+    code = "not_signed_in"
+
+
+class TooManyAttempts(AuthError):
+    """Too many failed sign-ins. Wait a few minutes and try again."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        """`retry_after` is how many seconds until a new attempt is allowed."""
+        super().__init__(None, minutes=max(1, -(-retry_after // 60)))
+        self.retry_after = retry_after
+
+
+class PermissionDenied(ImgappError):
+    """You are not allowed to do that."""
+
+    code = "permission_denied"
+
+
+class CrossSiteRequest(PermissionDenied):
+    """This request came from another site and was refused."""
+
+    code = "cross_site"

@@ -1,0 +1,174 @@
+"""Sign-in sessions: random tokens, stored as keyed hashes, revocable.
+
+The browser holds the token in an HttpOnly cookie; the database holds only
+HMAC-SHA256(SESSION_SECRET, token), so a copy of the table signs nobody in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from http.cookies import CookieError, SimpleCookie
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from imgapp.models import User, UserSession
+from imgapp.models.base import require_id, utcnow
+from imgapp.services import audit
+from imgapp.services.audit import Action
+from imgapp.services.errors import NotFound
+from imgapp.settings import get_settings
+
+COOKIE_NAME = "imgapp_session"
+_TOKEN_BYTES = 32
+# last_seen_at is rewritten at most this often per session, not on every request.
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a valid session belongs to."""
+
+    user_id: int
+    email: str
+    display_name: str
+    session_id: int
+    last_seen_at: datetime
+
+    @property
+    def needs_touch(self) -> bool:
+        """Whether last_seen_at is stale enough to be rewritten."""
+        return utcnow() - self.last_seen_at >= TOUCH_INTERVAL
+
+
+def hash_token(token: str) -> str:
+    """The keyed hash stored in `user_sessions.token_hash`."""
+    key = get_settings().session_secret.get_secret_value().encode()
+    return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
+
+
+def token_from_cookie_header(header: str) -> str | None:
+    """Pull the session token out of a raw `Cookie:` header."""
+    if not header:
+        return None
+    jar = SimpleCookie()
+    try:
+        jar.load(header)
+    except CookieError:
+        return None
+    morsel = jar.get(COOKIE_NAME)
+    return morsel.value if morsel and morsel.value else None
+
+
+def create(session: Session, *, user_id: int, ip: str, user_agent: str) -> tuple[str, UserSession]:
+    """Open a session for the user; returns the raw token (shown once) and the row."""
+    token = secrets.token_urlsafe(_TOKEN_BYTES)
+    now = utcnow()
+    row = UserSession(
+        user_id=user_id,
+        token_hash=hash_token(token),
+        ip=ip[:45],
+        user_agent=user_agent[:512],
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(days=get_settings().session_max_age_days),
+    )
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def resolve(session: Session, *, token: str | None) -> Principal | None:
+    """The principal for a token, or None if unknown, revoked, expired or disabled."""
+    if not token or len(token) > 128:  # noqa: PLR2004 - tokens are 43 chars
+        return None
+    query = (
+        select(UserSession, User)
+        .join(User, col(User.id) == UserSession.user_id)
+        .where(
+            UserSession.token_hash == hash_token(token),
+            col(UserSession.revoked_at).is_(None),
+            col(UserSession.expires_at) > utcnow(),
+            col(User.is_active).is_(True),
+        )
+    )
+    found = session.exec(query).first()
+    if found is None:
+        return None
+    row, user = found
+    return Principal(
+        user_id=require_id(user.id),
+        email=user.email,
+        display_name=user.display_name,
+        session_id=require_id(row.id),
+        last_seen_at=row.last_seen_at,
+    )
+
+
+def touch(session: Session, *, session_id: int, ip: str | None = None) -> None:
+    """Record activity on a session (and its latest address)."""
+    values: dict[str, object] = {"last_seen_at": utcnow()}
+    if ip:
+        values["ip"] = ip[:45]
+    session.execute(update(UserSession).where(col(UserSession.id) == session_id).values(**values))
+
+
+def revoke_token(session: Session, *, token: str | None, ip: str = "") -> bool:
+    """Sign out the session holding `token`; False if there was none."""
+    if not token:
+        return False
+    row = session.exec(
+        select(UserSession).where(
+            UserSession.token_hash == hash_token(token),
+            col(UserSession.revoked_at).is_(None),
+        )
+    ).first()
+    if row is None:
+        return False
+    row.revoked_at = utcnow()
+    session.add(row)
+    audit.record(
+        session,
+        action=Action.LOGOUT,
+        actor_user_id=row.user_id,
+        target=str(row.id),
+        ip=ip,
+    )
+    return True
+
+
+def revoke(session: Session, *, user_id: int, session_id: int, ip: str = "") -> UserSession:
+    """Revoke one of the user's own sessions; another user's id is `NotFound`."""
+    row = session.get(UserSession, session_id)
+    if row is None or row.user_id != user_id:
+        raise NotFound
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.add(row)
+        audit.record(
+            session,
+            action=Action.SESSION_REVOKED,
+            actor_user_id=user_id,
+            target=str(session_id),
+            ip=ip,
+        )
+    session.flush()
+    return row
+
+
+def list_active(session: Session, *, user_id: int) -> list[UserSession]:
+    """The user's sessions that can still be used, most recently seen first."""
+    query = (
+        select(UserSession)
+        .where(
+            UserSession.user_id == user_id,
+            col(UserSession.revoked_at).is_(None),
+            col(UserSession.expires_at) > utcnow(),
+        )
+        .order_by(col(UserSession.last_seen_at).desc())
+    )
+    return list(session.exec(query).all())

@@ -1,0 +1,286 @@
+"""Settings: one validated object read from the environment and `.env`.
+
+Field names are the public variable names (matched case-insensitively, no
+prefix). Nothing else in imgapp reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values shipped for development only; production refuses to start with them.
+DEV_INTERNAL_API_KEY = "dev-internal-api-key"
+DEV_TASK_PROCESS_SECRET_KEY = "dev-task-process-secret-key"  # noqa: S105
+DEV_SESSION_SECRET = "dev-session-secret-change-me"  # noqa: S105
+MIN_SECRET_LENGTH = 16
+
+
+class Env(StrEnum):
+    """Where the app runs."""
+
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every setting imgapp reads; see `.env.example` for what each one does."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    imgapp_env: Env = Env.DEVELOPMENT
+    imgapp_data_dir: Path = Path("./data")
+    imgapp_port: int = Field(default=3000, ge=1, le=65535)
+    imgapp_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    database_url: str = ""
+    site_url: str = ""  # default: http://localhost:{IMGAPP_PORT}
+
+    internal_api_key: SecretStr = SecretStr(DEV_INTERNAL_API_KEY)
+    task_process_secret_key: SecretStr = SecretStr(DEV_TASK_PROCESS_SECRET_KEY)
+    session_secret: SecretStr = SecretStr(DEV_SESSION_SECRET)
+
+    session_max_age_days: int = Field(default=30, ge=1, le=365)
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_ip: int = Field(default=20, ge=1)
+    login_failure_window_minutes: int = Field(default=15, ge=1)
+    trust_proxy_headers: bool = False
+
+    image_provider: Literal["local", "openai"] = "local"
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    image_model: str = "gpt-image-1"
+
+    xorpay_aid: str | None = None
+    xorpay_app_secret: SecretStr | None = None
+    xorpay_notify_url: str | None = None
+    xorpay_api_base: str = "https://xorpay.com/api"
+
+    redis_url: str | None = None
+
+    @model_validator(mode="after")
+    def _default_site_url(self) -> Settings:
+        if not self.site_url:
+            self.site_url = f"http://localhost:{self.imgapp_port}"
+        return self
+
+    @field_validator("site_url", "xorpay_api_base")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            msg = "must be an http(s) URL such as http://localhost:3000"
+            raise ValueError(msg)
+        return value.rstrip("/")
+
+    @property
+    def is_production(self) -> bool:
+        """Whether production rules (real secrets, no sandbox) apply."""
+        return self.imgapp_env is Env.PRODUCTION
+
+    @property
+    def data_dir(self) -> Path:
+        """The data directory as an absolute path."""
+        return self.imgapp_data_dir.expanduser().resolve()
+
+    @property
+    def effective_database_url(self) -> str:
+        """`DATABASE_URL`, or the embedded SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'imgapp.db'}"
+
+    @property
+    def site_origin(self) -> str:
+        """Scheme and host of `SITE_URL`, as browsers send it in `Origin`."""
+        parts = urlsplit(self.site_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies get the Secure flag when the site is served over https."""
+        return self.site_url.startswith("https://")
+
+
+@dataclass(frozen=True)
+class Check:
+    """The verdict on one variable for `check-env`."""
+
+    name: str
+    status: Literal["ok", "missing", "insecure default", "invalid"]
+    detail: str
+    blocks_production: bool
+
+
+_SECRETS = {
+    "internal_api_key": DEV_INTERNAL_API_KEY,
+    "task_process_secret_key": DEV_TASK_PROCESS_SECRET_KEY,
+    "session_secret": DEV_SESSION_SECRET,
+}
+
+
+def _secret_check(settings: Settings, field: str, placeholder: str) -> Check:
+    value = getattr(settings, field).get_secret_value()
+    name = field.upper()
+    if not value:
+        return Check(name, "missing", "set a long random value", blocks_production=True)
+    if value == placeholder:
+        return Check(
+            name,
+            "insecure default",
+            "the built-in development value; set a long random value",
+            blocks_production=True,
+        )
+    if len(value) < MIN_SECRET_LENGTH:
+        return Check(
+            name,
+            "insecure default",
+            f"shorter than {MIN_SECRET_LENGTH} characters",
+            blocks_production=True,
+        )
+    return Check(name, "ok", "set", blocks_production=False)
+
+
+def _optional(name: str, value: object, when_missing: str) -> Check:
+    if value:
+        return Check(name, "ok", "set", blocks_production=False)
+    return Check(name, "missing", when_missing, blocks_production=False)
+
+
+def check_settings(settings: Settings) -> list[Check]:
+    """Judge every variable: ok, missing, insecure default or invalid."""
+    checks = [
+        Check("IMGAPP_ENV", "ok", settings.imgapp_env.value, blocks_production=False),
+        Check("IMGAPP_DATA_DIR", "ok", str(settings.data_dir), blocks_production=False),
+        Check("IMGAPP_PORT", "ok", str(settings.imgapp_port), blocks_production=False),
+    ]
+    if settings.database_url:
+        checks.append(Check("DATABASE_URL", "ok", "set", blocks_production=False))
+    else:
+        checks.append(
+            Check(
+                "DATABASE_URL",
+                "missing",
+                f"using the embedded SQLite file {settings.effective_database_url}",
+                blocks_production=False,
+            )
+        )
+    site_local = urlsplit(settings.site_url).hostname in {"localhost", "127.0.0.1"}
+    checks.append(
+        Check(
+            "SITE_URL",
+            "insecure default" if site_local else "ok",
+            settings.site_url,
+            blocks_production=site_local,
+        )
+    )
+    checks.extend(_secret_check(settings, f, p) for f, p in _SECRETS.items())
+    checks.append(Check("IMAGE_PROVIDER", "ok", settings.image_provider, blocks_production=False))
+    if settings.image_provider == "openai":
+        has_key = settings.openai_api_key and settings.openai_api_key.get_secret_value()
+        checks.append(
+            Check("OPENAI_API_KEY", "ok", "set", blocks_production=False)
+            if has_key
+            else Check(
+                "OPENAI_API_KEY",
+                "missing",
+                "IMAGE_PROVIDER=openai needs a key",
+                blocks_production=True,
+            )
+        )
+    else:
+        checks.append(
+            _optional(
+                "OPENAI_API_KEY",
+                settings.openai_api_key,
+                "not needed by the local renderer",
+            )
+        )
+    checks.append(
+        _optional("OPENAI_BASE_URL", settings.openai_base_url, "the official OpenAI endpoint")
+    )
+    checks.append(Check("IMAGE_MODEL", "ok", settings.image_model, blocks_production=False))
+    xorpay_set = bool(settings.xorpay_aid and settings.xorpay_app_secret)
+    for name, value in (
+        ("XORPAY_AID", settings.xorpay_aid),
+        ("XORPAY_APP_SECRET", settings.xorpay_app_secret),
+        ("XORPAY_NOTIFY_URL", settings.xorpay_notify_url),
+    ):
+        checks.append(
+            Check(name, "ok", "set", blocks_production=False)
+            if value
+            else Check(
+                name,
+                "missing",
+                "payments use the offline sandbox gateway",
+                blocks_production=True,
+            )
+        )
+    checks.append(
+        Check(
+            "XORPAY_API_BASE",
+            "ok",
+            settings.xorpay_api_base,
+            blocks_production=False,
+        )
+    )
+    if (
+        xorpay_set
+        and settings.xorpay_notify_url
+        and not settings.xorpay_notify_url.startswith("https://")
+    ):
+        checks.append(
+            Check(
+                "XORPAY_NOTIFY_URL",
+                "invalid",
+                "must be a public https URL ending in /api/payments/webhook",
+                blocks_production=True,
+            )
+        )
+    checks.append(
+        _optional(
+            "REDIS_URL",
+            settings.redis_url,
+            "single process: in-memory events and state",
+        )
+    )
+    return checks
+
+
+def production_problems(settings: Settings) -> list[Check]:
+    """The checks that make a production start unsafe (empty outside production)."""
+    if not settings.is_production:
+        return []
+    return [c for c in check_settings(settings) if c.blocks_production and c.status != "ok"]
+
+
+class UnsafeProductionSettingsError(SystemExit):
+    """Production refuses to start with missing or default secrets."""
+
+
+def assert_startable(settings: Settings) -> None:
+    """Refuse to start in production with a default or missing secret, naming it."""
+    problems = production_problems(settings)
+    if problems:
+        lines = "\n".join(f"  {c.name}: {c.status} ({c.detail})" for c in problems)
+        msg = (
+            "imgapp refuses to start in production with these settings:\n"
+            f"{lines}\nRun `python -m imgapp check-env` for the full report."
+        )
+        raise UnsafeProductionSettingsError(msg)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests call `get_settings.cache_clear()`)."""
+    return Settings()

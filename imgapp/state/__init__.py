@@ -1,0 +1,1 @@
+"""Reflex states: read the session, call services, hold what pages show."""

@@ -1,0 +1,83 @@
+"""The signed-in area's root state: who is signed in, resolved from the session cookie.
+
+The browser's HttpOnly cookie reaches the backend with the websocket
+handshake (`router.headers.cookie`); scripts on the page never see it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import reflex as rx
+
+from imgapp import db, routes
+from imgapp.services import sessions
+from imgapp.services.sessions import Principal
+from imgapp.state.lang import LangState
+
+
+async def resolve_principal(state: rx.State) -> Principal | None:
+    """The principal for the cookie this browser connected with, or None."""
+    token = sessions.token_from_cookie_header(state.router.headers.cookie)
+    if token is None:
+        return None
+    principal = await asyncio.to_thread(db.call_read, sessions.resolve, token=token)
+    if principal is not None and principal.needs_touch:
+        await asyncio.to_thread(
+            db.call,
+            sessions.touch,
+            session_id=principal.session_id,
+            ip=state.router.session.client_ip,
+        )
+    return principal
+
+
+def current_path(state: rx.State) -> str:
+    """The path and query the browser is on, to come back to after sign-in."""
+    url = state.router.url
+    return f"{url.path}?{url.query}" if url.query else url.path or routes.DASHBOARD
+
+
+class AppState(LangState):
+    """Auth-only root for every signed-in page's state."""
+
+    user_id: int = 0
+    email: str = ""
+    display_name: str = ""
+    session_id: int = 0
+
+    @rx.var
+    def signed_in(self) -> bool:
+        """Whether a user has been resolved for this browser."""
+        return self.user_id > 0
+
+    @rx.var
+    def user_label(self) -> str:
+        """The name to show in the header."""
+        return self.display_name or self.email
+
+    def _adopt(self, principal: Principal) -> None:
+        self.user_id = principal.user_id
+        self.email = principal.email
+        self.display_name = principal.display_name
+        self.session_id = principal.session_id
+
+    def _forget(self) -> None:
+        self.user_id = 0
+        self.email = ""
+        self.display_name = ""
+        self.session_id = 0
+
+    def login_redirect(self) -> rx.event.EventSpec:
+        """Send the browser to sign-in, remembering this page."""
+        return rx.redirect(routes.login_url(current_path(self)))
+
+    @rx.event
+    async def ensure_signed_in(self) -> rx.event.EventSpec | None:
+        """On every signed-in page load: resolve the user or go to sign-in."""
+        principal = await resolve_principal(self)
+        if principal is None:
+            self._forget()
+            return self.login_redirect()
+        self._adopt(principal)
+        return None

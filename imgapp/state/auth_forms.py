@@ -1,0 +1,71 @@
+"""Sign-in and sign-up pages: what the last attempt said, and where to go next.
+
+The forms post to `/api/auth/*` (so the session cookie is HttpOnly); a failed
+attempt comes back here with `?error=<code>`, translated by this state.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from imgapp import routes
+from imgapp.i18n import CATALOG
+from imgapp.services.accounts import DISPLAY_NAME_MAX_LENGTH
+from imgapp.services.passwords import MIN_PASSWORD_LENGTH
+from imgapp.state.app import resolve_principal
+from imgapp.state.lang import LangState
+
+
+class AuthFormState(LangState):
+    """Query-string driven: `error`, `email`, `next`, `minutes`, `signed_out`."""
+
+    error_code: str = ""
+    notice_key: str = ""
+    email: str = ""
+    next_path: str = ""
+    minutes: str = ""
+    ready: bool = False
+
+    @rx.var
+    def error_message(self) -> str:
+        """The last attempt's error in this browser's language."""
+        if not self.error_code:
+            return ""
+        key = f"error.{self.error_code}"
+        if key not in CATALOG:
+            key = "error.error"
+        return self.text(
+            key,
+            minutes=self.minutes or "15",
+            min=MIN_PASSWORD_LENGTH,
+            max=DISPLAY_NAME_MAX_LENGTH,
+        )
+
+    @rx.var
+    def notice_message(self) -> str:
+        """A neutral notice (signed out, session ended)."""
+        return self.text(self.notice_key) if self.notice_key else ""
+
+    @rx.var
+    def register_href(self) -> str:
+        """The sign-up link, keeping where to go afterwards."""
+        return routes.with_query(routes.REGISTER, next=self.next_path)
+
+    @rx.var
+    def login_href(self) -> str:
+        """The sign-in link, keeping where to go afterwards."""
+        return routes.with_query(routes.LOGIN, next=self.next_path)
+
+    @rx.event
+    async def load(self) -> rx.event.EventSpec | None:
+        """Read the query; a visitor who is already signed in goes straight on."""
+        params = self.router.url.query_parameters
+        self.next_path = routes.safe_next(params.get("next", "")) if params.get("next") else ""
+        if await resolve_principal(self) is not None:
+            return rx.redirect(self.next_path or routes.DASHBOARD)
+        self.error_code = params.get("error", "")[:40]
+        self.email = params.get("email", "")[:254]
+        self.minutes = "".join(ch for ch in params.get("minutes", "") if ch.isdigit())[:4]
+        self.notice_key = "auth.signed_out" if params.get("signed_out") else ""
+        self.ready = True
+        return None

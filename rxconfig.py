@@ -1,0 +1,22 @@
+"""Reflex configuration, derived from imgapp's settings."""
+
+import reflex as rx
+
+from imgapp.settings import get_settings
+
+_settings = get_settings()
+
+config = rx.Config(
+    app_name="imgapp",
+    telemetry_enabled=False,
+    show_built_with_reflex=False,
+    frontend_port=_settings.imgapp_port,
+    backend_port=_settings.imgapp_port,
+    # The browser reaches UI, websocket and /api on the public address.
+    api_url=_settings.site_url,
+    deploy_url=_settings.site_url,
+    cors_allowed_origins=[_settings.site_origin],
+    redis_url=_settings.redis_url,
+    plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="iris", radius="medium"))],
+    disable_plugins=[rx.plugins.SitemapPlugin],
+)

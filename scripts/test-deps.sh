@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Sourced by test.sh: the Debian packages the test suite runs against
+# (a PostgreSQL server and Chromium), installed only when missing.
+set -euo pipefail
+missing=()
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+# CJK glyphs so screenshots of the Chinese UI are legible.
+[ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt_install "${missing[@]}"
+fi
+id -u postgres >/dev/null 2>&1 || as_root useradd --system --home-dir /var/lib/postgresql postgres

@@ -1,0 +1,1 @@
+"""imgapp's test suite."""

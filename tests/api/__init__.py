@@ -1,0 +1,1 @@
+"""HTTP tests against the API served on loopback."""

@@ -1,0 +1,1 @@
+"""Browser tests: Debian Chromium driving the app as `make run` serves it."""

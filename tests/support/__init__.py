@@ -1,0 +1,1 @@
+"""Test helpers: servers on loopback, databases, factories."""
