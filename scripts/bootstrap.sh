@@ -58,3 +58,5 @@ export BUN_INSTALL_CACHE_DIR="$ROOT/.cache/bun"
 NPM_CONFIG_REGISTRY="${NPM_CONFIG_REGISTRY:-$(npm config get registry 2>/dev/null || echo https://registry.npmjs.org/)}"
 export NPM_CONFIG_REGISTRY
 export PYTHONUNBUFFERED=1
+# Nothing at start-up may need the internet: no PyPI version check.
+export REFLEX_CHECK_LATEST_VERSION=0

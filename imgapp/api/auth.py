@@ -119,6 +119,20 @@ def _user_out(user: User) -> dict[str, Any]:
     ).model_dump()
 
 
+def _signed_in(
+    form: bool, data: dict[str, Any], user: User, token: str, *, status: int
+) -> Response:
+    """Success: a form goes on to `next`, a script gets the user; both get the cookie."""
+    if form:
+        response: Response = RedirectResponse(
+            routes.safe_next(_safe_str(data.get("next"))), status_code=303
+        )
+    else:
+        response = JSONResponse(_user_out(user), status_code=status)
+    _set_session_cookie(response, token)
+    return response
+
+
 def _set_session_cookie(response: Response, token: str) -> None:
     settings = get_settings()
     response.set_cookie(
@@ -188,14 +202,7 @@ async def register(request: Request, client: ClientDep) -> Response:
         )
     except ImgappError as exc:
         return _failure(request, form, routes.REGISTER, exc, data)
-    if form:
-        response: Response = RedirectResponse(
-            routes.safe_next(_safe_str(data.get("next"))), status_code=303
-        )
-    else:
-        response = JSONResponse(_user_out(user), status_code=201)
-    _set_session_cookie(response, token)
-    return response
+    return _signed_in(form, data, user, token, status=201)
 
 
 @router.post(
@@ -231,14 +238,7 @@ async def login(request: Request, client: ClientDep) -> Response:
     )
     if result.error is not None or result.user is None or result.token is None:
         return _failure(request, form, routes.LOGIN, result.error or ImgappError(), data)
-    if form:
-        response: Response = RedirectResponse(
-            routes.safe_next(_safe_str(data.get("next"))), status_code=303
-        )
-    else:
-        response = JSONResponse(_user_out(result.user))
-    _set_session_cookie(response, result.token)
-    return response
+    return _signed_in(form, data, result.user, result.token, status=200)
 
 
 @router.post("/logout", dependencies=[SameOrigin])

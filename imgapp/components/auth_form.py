@@ -9,7 +9,8 @@ from imgapp.components.text import t
 from imgapp.state.auth_forms import AuthFormState
 
 
-def _field(label_key: str, control: rx.Component) -> rx.Component:
+def labelled(label_key: str, control: rx.Component) -> rx.Component:
+    """A control with its translated label above it."""
     return rx.flex(
         rx.text(t(label_key), as_="label", size="2", weight="medium", html_for=control.id),
         control,
@@ -20,7 +21,7 @@ def _field(label_key: str, control: rx.Component) -> rx.Component:
 
 def email_field() -> rx.Component:
     """The email input, prefilled after a failed attempt."""
-    return _field(
+    return labelled(
         "auth.email",
         rx.input(
             id="email",
@@ -31,6 +32,20 @@ def email_field() -> rx.Component:
             default_value=AuthFormState.email,
             max_length=254,
             size="3",
+        ),
+    )
+
+
+def display_name_field() -> rx.Component:
+    """The optional display name on sign-up."""
+    return labelled(
+        "auth.display_name",
+        rx.input(
+            id="display_name",
+            name="display_name",
+            max_length=60,
+            size="3",
+            auto_complete="nickname",
         ),
     )
 
@@ -47,7 +62,7 @@ def password_field(*, new: bool) -> rx.Component:
         auto_complete="new-password" if new else "current-password",
         size="3",
     )
-    field = _field("auth.password", control)
+    field = labelled("auth.password", control)
     if not new:
         return field
     return rx.flex(

@@ -3,31 +3,16 @@
 import reflex as rx
 
 from imgapp import routes
-from imgapp.components.auth_form import auth_form, email_field, messages, password_field
+from imgapp.components.auth_form import (
+    auth_form,
+    display_name_field,
+    email_field,
+    messages,
+    password_field,
+)
 from imgapp.components.layout import auth_card
 from imgapp.components.text import t
 from imgapp.state.auth_forms import AuthFormState
-
-
-def _display_name_field() -> rx.Component:
-    return rx.flex(
-        rx.text(
-            t("auth.display_name"),
-            as_="label",
-            size="2",
-            weight="medium",
-            html_for="display_name",
-        ),
-        rx.input(
-            id="display_name",
-            name="display_name",
-            max_length=60,
-            size="3",
-            auto_complete="nickname",
-        ),
-        direction="column",
-        spacing="1",
-    )
 
 
 @rx.page(route=routes.REGISTER, title="imgapp", on_load=AuthFormState.load)
@@ -41,7 +26,7 @@ def register() -> rx.Component:
             "auth.sign_up",
             email_field(),
             password_field(new=True),
-            _display_name_field(),
+            display_name_field(),
         ),
         rx.text(
             t("auth.have_account"),
