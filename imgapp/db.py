@@ -9,12 +9,14 @@ a lock upgrade); `read()` opens a deferred one that never blocks writers (WAL).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Row, Table, TextClause, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -76,10 +78,70 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
+    settings = get_settings()
+    # Pre-ping costs a round trip and ~0.2 ms of CPU per transaction; without it
+    # a connection broken by a database restart fails one request, then the
+    # pool is discarded and rebuilt. Recycling retires connections regardless.
+    kwargs.setdefault("pool_pre_ping", settings.database_pool_pre_ping)
+    kwargs.setdefault("pool_size", settings.database_pool_size)
+    kwargs.setdefault("max_overflow", settings.database_max_overflow)
+    kwargs.setdefault("pool_recycle", settings.database_pool_recycle_seconds)
     return create_engine(url, **kwargs)
+
+
+class InsertUnlessExists:
+    """INSERT ... ON CONFLICT (unique) DO NOTHING RETURNING ..., built once per dialect.
+
+    Execute with a dict of column values; answers the RETURNING row, or None
+    when a row with that unique value exists. On PostgreSQL a concurrent,
+    uncommitted insert of the same value makes it wait for that transaction.
+    Building a statement costs far more than running it, hence once, up front.
+    """
+
+    def __init__(self, table: Table, *, unique: str, returning: Sequence[str]) -> None:
+        """Prepare the statement for both dialects."""
+        columns = [table.c[name] for name in returning]
+        self._statements = {
+            "postgresql": pg_insert(table)
+            .on_conflict_do_nothing(index_elements=[unique])
+            .returning(*columns),
+            "sqlite": sqlite_insert(table)
+            .on_conflict_do_nothing(index_elements=[unique])
+            .returning(*columns),
+        }
+
+    def __call__(self, session: Session, values: dict[str, Any]) -> Row[Any] | None:
+        """Insert `values`; None when the unique value was already there."""
+        statement = self._statements[session.get_bind().dialect.name]
+        return session.execute(statement, values).first()
+
+
+class DriverStatement:
+    """A statement run straight on the session's DB-API connection, in its transaction.
+
+    Skips SQLAlchemy's execution layer (about 0.2 ms of CPU per call), for the
+    few statements on a hot path. Compiled once per dialect; rows come back as
+    plain tuples, parameters go to the driver as given.
+    """
+
+    def __init__(self, statement: TextClause) -> None:
+        """Keep the statement; it is compiled on first use for each dialect."""
+        self._statement = statement
+        self._compiled: dict[str, str] = {}
+
+    def first(self, session: Session, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """Execute with `params` and return the first row."""
+        connection = session.connection()  # joins (or begins) the session's transaction
+        dialect = connection.dialect
+        sql = self._compiled.get(dialect.name)
+        if sql is None:
+            sql = self._compiled[dialect.name] = str(self._statement.compile(dialect=dialect))
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+        finally:
+            cursor.close()
 
 
 def get_engine() -> Engine:

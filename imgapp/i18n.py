@@ -134,6 +134,18 @@ CATALOG: dict[str, tuple[str, str]] = {
         "昵称最多 {max} 个字符。",
         "Use at most {max} characters for the display name.",
     ),
+    "error.insufficient_credits": (
+        "点数不足：需要 {needed} 点，当前余额 {balance} 点。",
+        "Not enough credits: this needs {needed}, your balance is {balance}.",
+    ),
+    "error.idempotency_conflict": (
+        "该幂等键已用于另一笔不同的操作。",
+        "This idempotency key was already used for a different operation.",
+    ),
+    "error.refund_exceeds_charge": (
+        "退款金额超过了该笔扣费的剩余部分。",
+        "The refund is larger than what is left of the charge.",
+    ),
     "error.bad_request": ("请求格式不正确：{detail}", "The request is not valid: {detail}"),
     "error.cross_site": (
         "请求来自其他网站，已拒绝。请在 imgapp 页面上重试。",

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     imgapp_port: int = Field(default=3000, ge=1, le=65535)
     imgapp_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     database_url: str = ""
+    database_pool_size: int = Field(default=10, ge=1, le=500)
+    database_max_overflow: int = Field(default=20, ge=0, le=500)
+    database_pool_pre_ping: bool = False
+    database_pool_recycle_seconds: int = Field(default=1800, ge=30)
     site_url: str = ""  # default: http://localhost:{IMGAPP_PORT}
 
     internal_api_key: SecretStr = SecretStr(DEV_INTERNAL_API_KEY)

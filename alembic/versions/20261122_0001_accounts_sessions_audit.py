@@ -19,6 +19,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+_FAILED_LOGIN = "action = 'login_failed'"
+
+
 def upgrade() -> None:
     """Apply this revision."""
     op.create_table(
@@ -52,15 +55,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_logs")),
     )
     with op.batch_alter_table("audit_logs", schema=None) as batch_op:
+        # Partial: only the sign-in throttle reads them (failed logins by email / IP).
         batch_op.create_index(
-            "ix_audit_logs_action_ip_created",
-            ["action", "ip", "created_at"],
+            "ix_audit_logs_failed_login_ip",
+            ["ip", "created_at"],
             unique=False,
+            postgresql_where=sa.text(_FAILED_LOGIN),
+            sqlite_where=sa.text(_FAILED_LOGIN),
         )
         batch_op.create_index(
-            "ix_audit_logs_action_target_created",
-            ["action", "target", "created_at"],
+            "ix_audit_logs_failed_login_target",
+            ["target", "created_at"],
             unique=False,
+            postgresql_where=sa.text(_FAILED_LOGIN),
+            sqlite_where=sa.text(_FAILED_LOGIN),
         )
         batch_op.create_index(
             "ix_audit_logs_actor_created", ["actor_user_id", "created_at"], unique=False
@@ -98,8 +106,8 @@ def downgrade() -> None:
     op.drop_table("user_sessions")
     with op.batch_alter_table("audit_logs", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_logs_actor_created")
-        batch_op.drop_index("ix_audit_logs_action_target_created")
-        batch_op.drop_index("ix_audit_logs_action_ip_created")
+        batch_op.drop_index("ix_audit_logs_failed_login_target")
+        batch_op.drop_index("ix_audit_logs_failed_login_ip")
 
     op.drop_table("audit_logs")
     op.drop_table("users")

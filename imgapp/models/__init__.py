@@ -1,6 +1,15 @@
 """SQLModel tables; importing this package registers every table on the metadata."""
 
 from imgapp.models.audit import AuditLog
+from imgapp.models.billing import BillingAccount, LedgerEntry, LedgerKind, UsageLog
 from imgapp.models.user import User, UserSession
 
-__all__ = ["AuditLog", "User", "UserSession"]
+__all__ = [
+    "AuditLog",
+    "BillingAccount",
+    "LedgerEntry",
+    "LedgerKind",
+    "UsageLog",
+    "User",
+    "UserSession",
+]

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from imgapp.models import User
 from imgapp.models.base import require_id, utcnow
 from imgapp.models.user import DISPLAY_NAME_MAX_LENGTH, EMAIL_MAX_LENGTH
-from imgapp.services import audit, passwords, sessions
+from imgapp.services import audit, ledger, passwords, sessions
 from imgapp.services.audit import Action
 from imgapp.services.errors import (
     EmailTaken,
@@ -99,6 +99,7 @@ def register(
             session.flush()
     except IntegrityError as exc:  # a concurrent sign-up with the same email won
         raise EmailTaken from exc
+    ledger.open_account(session, user_id=require_id(user.id))
     token, _ = sessions.create(session, user_id=require_id(user.id), ip=ip, user_agent=user_agent)
     audit.record(session, action=Action.REGISTER, actor_user_id=user.id, target=user.email, ip=ip)
     return user, token

@@ -4,7 +4,10 @@ ImgappError
  ├── ValidationFailed        bad input; `code` names the rule, `field` the input
  ├── NotFound                no such thing, or not yours
  ├── Conflict
- │    └── EmailTaken
+ │    ├── EmailTaken
+ │    ├── IdempotencyConflict   a key reused for a different movement
+ │    └── RefundExceedsCharge
+ ├── InsufficientCredits       carries `balance` and `needed`
  ├── AuthError
  │    ├── InvalidCredentials
  │    ├── NotSignedIn
@@ -108,3 +111,27 @@ class CrossSiteRequest(PermissionDenied):
     """This request came from another site and was refused."""
 
     code = "cross_site"
+
+
+class IdempotencyConflict(Conflict):
+    """This idempotency key was already used for a different operation."""
+
+    code = "idempotency_conflict"
+
+
+class RefundExceedsCharge(Conflict):
+    """The refund is larger than what is left of the charge."""
+
+    code = "refund_exceeds_charge"
+
+
+class InsufficientCredits(ImgappError):
+    """You do not have enough credits for this."""
+
+    code = "insufficient_credits"
+
+    def __init__(self, *, balance: int, needed: int) -> None:
+        """`balance` is what the account holds, `needed` what was asked for."""
+        super().__init__(None, balance=balance, needed=needed)
+        self.balance = balance
+        self.needed = needed

@@ -6,7 +6,7 @@ import itertools
 
 from imgapp import db
 from imgapp.models import User
-from imgapp.services import accounts
+from imgapp.services import accounts, ledger
 
 PASSWORD = "correct horse battery"
 _seq = itertools.count(1)
@@ -21,3 +21,17 @@ def create_user(email: str | None = None, password: str = PASSWORD) -> tuple[Use
     """Register a user; returns the user and a session token."""
     account = accounts.prepare_registration(email=email or unique_email(), password=password)
     return db.call(accounts.register, account=account, ip="127.0.0.1", user_agent="pytest")
+
+
+def funded_user(credits: int, email: str | None = None) -> User:
+    """A user whose balance starts at `credits` (granted as an adjustment)."""
+    user, _ = create_user(email=email)
+    if credits:
+        db.call(
+            ledger.adjust,
+            user_id=user.id,
+            credits=credits,
+            key=f"test-grant:{user.id}",
+            description="test grant",
+        )
+    return user
