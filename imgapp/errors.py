@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from imgapp import i18n
 from imgapp.services.errors import (
     AuthError,
+    BadInternalKey,
     Conflict,
     CrossSiteRequest,
     EmailTaken,
@@ -24,6 +25,7 @@ from imgapp.services.errors import (
     RefundExceedsCharge,
     TooManyAttempts,
     ValidationFailed,
+    WrongPassword,
 )
 
 STATUS: dict[type[ImgappError], int] = {
@@ -37,7 +39,9 @@ STATUS: dict[type[ImgappError], int] = {
     InsufficientCredits: 402,
     AuthError: 401,
     InvalidCredentials: 401,
+    WrongPassword: 400,
     NotSignedIn: 401,
+    BadInternalKey: 401,
     TooManyAttempts: 429,
     PermissionDenied: 403,
     CrossSiteRequest: 403,

@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -52,6 +53,9 @@ class Settings(BaseSettings):
     task_process_secret_key: SecretStr = SecretStr(DEV_TASK_PROCESS_SECRET_KEY)
     session_secret: SecretStr = SecretStr(DEV_SESSION_SECRET)
 
+    credit_price_fen: int = Field(default=10, ge=1, le=100_000)
+    imgapp_timezone: str = "Asia/Shanghai"
+
     session_max_age_days: int = Field(default=30, ge=1, le=365)
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_ip: int = Field(default=20, ge=1)
@@ -69,6 +73,21 @@ class Settings(BaseSettings):
     xorpay_api_base: str = "https://xorpay.com/api"
 
     redis_url: str | None = None
+
+    @field_validator("imgapp_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            msg = "must be an IANA time zone such as Asia/Shanghai or UTC"
+            raise ValueError(msg) from exc
+        return value
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The zone times are shown in and dates are read in."""
+        return ZoneInfo(self.imgapp_timezone)
 
     @model_validator(mode="after")
     def _default_site_url(self) -> Settings:

@@ -62,6 +62,19 @@ def _header(active: str) -> rx.Component:
             ),
             rx.spacer(),
             rx.flex(
+                rx.link(
+                    rx.badge(
+                        t("shell.balance"),
+                        " ",
+                        rx.text.strong(AppState.balance_text, id="header-balance"),
+                        " ",
+                        t("money.credits_unit"),
+                        size="2",
+                        variant="soft",
+                    ),
+                    href=routes.RECHARGE,
+                    underline="none",
+                ),
                 rx.text(
                     t("shell.signed_in_as"),
                     " ",

@@ -96,6 +96,13 @@ class LedgerEntry(SQLModel, table=True):
     description: str = Field(default="", max_length=255, nullable=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
+    @property
+    def reference(self) -> str:
+        """What the entry concerns, as `type:id` (or just `type`)."""
+        if not self.reference_id:
+            return self.reference_type
+        return f"{self.reference_type}:{self.reference_id}"
+
 
 class UsageLog(SQLModel, table=True):
     """What a charge paid for: the usage report reads these."""

@@ -28,6 +28,7 @@ from imgapp.services.errors import (
     NotFound,
     TooManyAttempts,
     ValidationFailed,
+    WrongPassword,
 )
 from imgapp.settings import get_settings
 
@@ -196,3 +197,79 @@ def get_user(session: Session, *, user_id: int) -> User:
     if user is None:
         raise NotFound
     return user
+
+
+def user_by_email(session: Session, *, email: str) -> User:
+    """The user with this email (any case), or `NotFound`."""
+    user = session.exec(select(User).where(User.email == normalize_email(email))).first()
+    if user is None:
+        raise NotFound
+    return user
+
+
+def check_password(session: Session, *, user_id: int, password: str) -> None:
+    """Raise `InvalidCredentials` unless `password` is the user's. Reads only (slow hash)."""
+    user = session.get(User, user_id)
+    if not passwords.verify_password(password or "", user.password_hash if user else None):
+        raise WrongPassword
+
+
+def update_profile(session: Session, *, user_id: int, display_name: str, ip: str = "") -> User:
+    """Change what the user is called."""
+    user = get_user(session, user_id=user_id)
+    user.display_name = clean_display_name(display_name)
+    user.updated_at = utcnow()
+    session.add(user)
+    audit.record(session, action=Action.PROFILE_UPDATED, actor_user_id=user_id, ip=ip)
+    return user
+
+
+def change_email(session: Session, *, user_id: int, new_email: str, ip: str = "") -> User:
+    """Move the account to another address (the caller has checked the password)."""
+    user = get_user(session, user_id=user_id)
+    clean = normalize_email(new_email)
+    if clean == user.email:
+        raise ValidationFailed(
+            "email_unchanged", "That is already your email address.", field="email"
+        )
+    taken = session.exec(select(User.id).where(User.email == clean)).first()
+    if taken is not None:
+        raise EmailTaken
+    old = user.email
+    user.email = clean
+    user.updated_at = utcnow()
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # taken concurrently
+        raise EmailTaken from exc
+    audit.record(
+        session,
+        action=Action.EMAIL_CHANGED,
+        actor_user_id=user_id,
+        target=clean,
+        ip=ip,
+        details={"from": old, "to": clean},
+    )
+    return user
+
+
+def change_password(
+    session: Session, *, user_id: int, new_hash: str, keep_session_id: int, ip: str = ""
+) -> int:
+    """Store a new password hash and sign out every other session; returns how many."""
+    user = get_user(session, user_id=user_id)
+    now = utcnow()
+    user.password_hash = new_hash
+    user.password_changed_at = now
+    user.updated_at = now
+    session.add(user)
+    ended = sessions.revoke_others(session, user_id=user_id, keep_session_id=keep_session_id)
+    audit.record(
+        session,
+        action=Action.PASSWORD_CHANGED,
+        actor_user_id=user_id,
+        ip=ip,
+        details={"other_sessions_ended": ended},
+    )
+    return ended

@@ -10,7 +10,9 @@ ImgappError
  ├── InsufficientCredits       carries `balance` and `needed`
  ├── AuthError
  │    ├── InvalidCredentials
+ │    ├── WrongPassword      the current password, asked again before a sensitive change
  │    ├── NotSignedIn
+ │    ├── BadInternalKey     an internal API call without the shared secret
  │    └── TooManyAttempts    carries `retry_after` seconds
  └── PermissionDenied
       └── CrossSiteRequest  a browser form or script on another site
@@ -84,10 +86,22 @@ class InvalidCredentials(AuthError):
     code = "invalid_credentials"
 
 
+class WrongPassword(AuthError):
+    """The current password is not right."""
+
+    code = "wrong_password"
+
+
 class NotSignedIn(AuthError):
     """Please sign in."""
 
     code = "not_signed_in"
+
+
+class BadInternalKey(AuthError):
+    """Missing or wrong internal API key."""
+
+    code = "internal_key"
 
 
 class TooManyAttempts(AuthError):

@@ -17,6 +17,7 @@ no balance is negative, and each entry's `balance_after` is the running sum.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -124,20 +125,27 @@ class Movement:
 def check_credits(credits: object, *, field: str = "amount") -> int:
     """A positive whole number of credits, or `ValidationFailed` naming the problem."""
     if isinstance(credits, bool) or not isinstance(credits, int):
+        got = json.dumps(credits) if isinstance(credits, str | float | bool | None) else "?"
         raise ValidationFailed(
             "amount_not_integer",
-            f"`{field}` must be a whole number of credits (a JSON integer).",
+            f"`{field}` must be a whole number (a JSON integer), not {got}.",
             field=field,
+            name=field,
+            got=got,
         )
     if credits <= 0:
         raise ValidationFailed(
-            "amount_not_positive", f"`{field}` must be greater than zero.", field=field
+            "amount_not_positive",
+            f"`{field}` must be greater than zero.",
+            field=field,
+            name=field,
         )
     if credits > MAX_MOVEMENT:
         raise ValidationFailed(
             "amount_too_large",
             f"`{field}` must be at most {MAX_MOVEMENT}.",
             field=field,
+            name=field,
             max=MAX_MOVEMENT,
         )
     return credits
@@ -458,11 +466,9 @@ def credit(
 
 def adjust(session: Session, *, user_id: int, credits: int, key: str, description: str) -> Movement:
     """An operator's correction, up or down (a debit still cannot go below zero)."""
-    if isinstance(credits, bool) or not isinstance(credits, int) or credits == 0:
-        raise ValidationFailed(
-            "amount_not_integer", "An adjustment is a non-zero whole number of credits."
-        )
-    check_credits(abs(credits))
+    if credits == 0:
+        raise ValidationFailed("adjustment_zero", "An adjustment must not be zero.")
+    check_credits(abs(credits) if isinstance(credits, int) else credits, field="credits")
     return _move(
         session,
         user_id=user_id,
@@ -612,3 +618,21 @@ def check_invariants(session: Session) -> list[Violation]:
 def account_count(session: Session) -> int:
     """How many billing accounts exist (for the operator report)."""
     return int(session.execute(select(func.count()).select_from(BillingAccount)).scalar_one())
+
+
+@dataclass(frozen=True)
+class Summary:
+    """An account at a glance: balance, latest usage and latest movements."""
+
+    balance: int
+    usage: list[UsageLog]
+    entries: list[LedgerEntry]
+
+
+def summary(session: Session, *, user_id: int, limit: int = 10) -> Summary:
+    """The balance with the `limit` latest usage rows and ledger entries."""
+    return Summary(
+        balance=balance(session, user_id=user_id),
+        usage=recent_usage(session, user_id=user_id, limit=limit),
+        entries=statement(session, user_id=user_id, limit=limit),
+    )

@@ -172,3 +172,17 @@ def list_active(session: Session, *, user_id: int) -> list[UserSession]:
         .order_by(col(UserSession.last_seen_at).desc())
     )
     return list(session.exec(query).all())
+
+
+def revoke_others(session: Session, *, user_id: int, keep_session_id: int) -> int:
+    """Revoke every live session of the user except one; returns how many ended."""
+    result = session.execute(
+        update(UserSession)
+        .where(
+            col(UserSession.user_id) == user_id,
+            col(UserSession.id) != keep_session_id,
+            col(UserSession.revoked_at).is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -10,8 +10,8 @@ import asyncio
 
 import reflex as rx
 
-from imgapp import db, routes
-from imgapp.services import sessions
+from imgapp import db, formatting, routes
+from imgapp.services import ledger, sessions
 from imgapp.services.sessions import Principal
 from imgapp.state.lang import LangState
 
@@ -45,6 +45,7 @@ class AppState(LangState):
     email: str = ""
     display_name: str = ""
     session_id: int = 0
+    balance: int = 0
 
     @rx.var
     def signed_in(self) -> bool:
@@ -55,6 +56,24 @@ class AppState(LangState):
     def user_label(self) -> str:
         """The name to show in the header."""
         return self.display_name or self.email
+
+    @rx.var
+    def balance_text(self) -> str:
+        """The balance with thousands separators."""
+        return f"{self.balance:,}"
+
+    @rx.var
+    def balance_value(self) -> str:
+        """What the balance is worth in yuan."""
+        return formatting.yuan(formatting.credits_value_fen(self.balance))
+
+    async def refresh_balance(self) -> None:
+        """Re-read the balance (after anything that moved it)."""
+        self.balance = await asyncio.to_thread(db.call_read, ledger.balance, user_id=self.user_id)
+
+    def client_ip(self) -> str:
+        """The browser's address as the websocket saw it."""
+        return self.router.session.client_ip or ""
 
     def _adopt(self, principal: Principal) -> None:
         self.user_id = principal.user_id
@@ -80,4 +99,5 @@ class AppState(LangState):
             self._forget()
             return self.login_redirect()
         self._adopt(principal)
+        await self.refresh_balance()
         return None

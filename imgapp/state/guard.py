@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reflex.event import fix_events
+from reflex.event import Event
 from reflex.middleware import Middleware
 from reflex.state import StateUpdate
 
@@ -16,7 +16,6 @@ from imgapp.state.app import AppState, resolve_principal
 
 if TYPE_CHECKING:
     from reflex.app import App
-    from reflex.event import Event
     from reflex.state import BaseState
 
 _RESOLVES_ITSELF = "ensure_signed_in"
@@ -36,4 +35,4 @@ class SessionGuard(Middleware):
             return None
         redirect = app_state.login_redirect()
         app_state._forget()  # noqa: SLF001 - the guard owns this reset
-        return StateUpdate(events=fix_events([redirect], event.token))
+        return StateUpdate(events=Event.from_event_type([redirect]))

@@ -1,0 +1,125 @@
+"""Account `/account`: profile, email and password changes, recent billing, statement download."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import reflex as rx
+
+from imgapp import db, formatting
+from imgapp.errors import describe
+from imgapp.services import accounts, ledger, passwords
+from imgapp.services.errors import ImgappError
+from imgapp.state.app import AppState
+from imgapp.state.ledger_rows import entry_row, translate_kinds
+
+RECENT_ENTRIES = 20
+
+
+class AccountState(AppState):
+    """Each form reports its own outcome next to it: (`*_ok`, `*_error`)."""
+
+    _entries: list[dict[str, str]] = []
+    profile_ok: bool = False
+    profile_error: str = ""
+    email_ok: bool = False
+    email_error: str = ""
+    password_ok: bool = False
+    password_error: str = ""
+    others_signed_out: int = 0
+    statement_start: str = ""
+    statement_end: str = ""
+
+    @rx.var
+    def entry_rows(self) -> list[dict[str, str]]:
+        """Recent movements with their kinds in this browser's language."""
+        return translate_kinds(self._entries, self.lang)
+
+    def _message(self, exc: ImgappError) -> str:
+        return describe(exc, self.lang).message
+
+    @rx.event
+    async def load(self) -> None:
+        """Recent billing and a default statement range (this month so far)."""
+        self.profile_ok = self.email_ok = self.password_ok = False
+        self.profile_error = self.email_error = self.password_error = ""
+        if not self.user_id:
+            return
+        entries = await asyncio.to_thread(
+            db.call_read, ledger.statement, user_id=self.user_id, limit=RECENT_ENTRIES
+        )
+        self._entries = [entry_row(e) for e in entries]
+        today = formatting.today()
+        self.statement_start = today.replace(day=1).isoformat()
+        self.statement_end = today.isoformat()
+
+    @rx.event
+    async def save_profile(self, form: dict[str, Any]) -> None:
+        """Change the display name."""
+        self.profile_ok, self.profile_error = False, ""
+        try:
+            user = await asyncio.to_thread(
+                db.call,
+                accounts.update_profile,
+                user_id=self.user_id,
+                display_name=str(form.get("display_name", "")),
+                ip=self.client_ip(),
+            )
+        except ImgappError as exc:
+            self.profile_error = self._message(exc)
+            return
+        self.display_name = user.display_name
+        self.profile_ok = True
+
+    @rx.event
+    async def change_email(self, form: dict[str, Any]) -> None:
+        """Move the account to a new address after the current password is confirmed."""
+        self.email_ok, self.email_error = False, ""
+        try:
+            await asyncio.to_thread(
+                db.call_read,
+                accounts.check_password,
+                user_id=self.user_id,
+                password=str(form.get("current_password", "")),
+            )
+            user = await asyncio.to_thread(
+                db.call,
+                accounts.change_email,
+                user_id=self.user_id,
+                new_email=str(form.get("new_email", "")),
+                ip=self.client_ip(),
+            )
+        except ImgappError as exc:
+            self.email_error = self._message(exc)
+            return
+        self.email = user.email
+        self.email_ok = True
+
+    @rx.event
+    async def change_password(self, form: dict[str, Any]) -> None:
+        """Set a new password; every other session is signed out."""
+        self.password_ok, self.password_error = False, ""
+        new_password = str(form.get("new_password", ""))
+        try:
+            await asyncio.to_thread(
+                db.call_read,
+                accounts.check_password,
+                user_id=self.user_id,
+                password=str(form.get("current_password", "")),
+            )
+            passwords.check_policy(new_password)
+            new_hash = await asyncio.to_thread(passwords.hash_password, new_password)
+            ended = await asyncio.to_thread(
+                db.call,
+                accounts.change_password,
+                user_id=self.user_id,
+                new_hash=new_hash,
+                keep_session_id=self.session_id,
+                ip=self.client_ip(),
+            )
+        except ImgappError as exc:
+            self.password_error = self._message(exc)
+            return
+        self.others_signed_out = ended
+        self.password_ok = True
