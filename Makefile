@@ -1,5 +1,5 @@
 # The two commands (README.md): `make run` serves the app, `make test` runs every test.
-.PHONY: run test dev lint
+.PHONY: run test dev bench lint
 
 run:
 	scripts/run.sh
@@ -9,6 +9,9 @@ test:
 
 dev:
 	scripts/dev.sh
+
+bench:
+	scripts/bench.sh $(ARGS)
 
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .

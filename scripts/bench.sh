@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# `make bench`: benchmarks against a real PostgreSQL server (installed when missing).
+# Extra arguments go to bench/ledger.py, e.g. `make bench ARGS="--seconds 20 --rounds 5"`.
+set -euo pipefail
+source "$(dirname "$0")/bootstrap.sh"
+source "$(dirname "$0")/test-deps.sh"
+python bench/ledger.py "$@"
