@@ -66,6 +66,18 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     image_model: str = "gpt-image-1"
+    image_models: str = ""  # more models to offer, comma-separated
+    prompt_max_length: int = Field(default=4000, ge=1, le=32000)
+    local_render_seconds: float = Field(default=3.0, ge=0, le=120)
+    openai_timeout_seconds: float = Field(default=120.0, gt=0)
+    openai_max_retries: int = Field(default=3, ge=0, le=10)
+
+    task_processor_in_app: bool = True
+    task_concurrency: int = Field(default=2, ge=1, le=64)
+    task_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    task_lease_seconds: int = Field(default=30, ge=3, le=3600)
+    task_max_attempts: int = Field(default=3, ge=1, le=20)
+    task_progress_interval_seconds: float = Field(default=0.5, ge=0, le=10)
 
     xorpay_aid: str | None = None
     xorpay_app_secret: SecretStr | None = None

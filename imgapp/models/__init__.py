@@ -2,6 +2,7 @@
 
 from imgapp.models.audit import AuditLog
 from imgapp.models.billing import BillingAccount, LedgerEntry, LedgerKind, UsageLog
+from imgapp.models.tasks import Task, TaskImage, TaskStatus
 from imgapp.models.user import User, UserSession
 
 __all__ = [
@@ -9,6 +10,9 @@ __all__ = [
     "BillingAccount",
     "LedgerEntry",
     "LedgerKind",
+    "Task",
+    "TaskImage",
+    "TaskStatus",
     "UsageLog",
     "User",
     "UserSession",

@@ -6,6 +6,7 @@ ImgappError
  ├── Conflict
  │    ├── EmailTaken
  │    ├── IdempotencyConflict   a key reused for a different movement
+ │    ├── TaskFinished          cancel after the end
  │    └── RefundExceedsCharge
  ├── InsufficientCredits       carries `balance` and `needed`
  ├── AuthError
@@ -149,3 +150,14 @@ class InsufficientCredits(ImgappError):
         super().__init__(None, balance=balance, needed=needed)
         self.balance = balance
         self.needed = needed
+
+
+class TaskFinished(Conflict):
+    """This task has already finished and can no longer be cancelled."""
+
+    code = "task_finished"
+
+    def __init__(self, status: str) -> None:
+        """`status` is how it finished."""
+        super().__init__(None, status=status)
+        self.status = status

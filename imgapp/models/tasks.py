@@ -1,0 +1,122 @@
+"""The generation queue (`ai_images_creator_tasks`, the seed's name) and its images.
+
+A task is charged when it is accepted, leased by one processor at a time, and
+ends completed (charge kept), failed or cancelled (charge refunded once).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlmodel import Field, SQLModel
+
+from imgapp.models.base import BigIntKey, UTCDateTime, utcnow
+
+
+class TaskStatus(StrEnum):
+    """Where a task is in its life."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE = (TaskStatus.PENDING, TaskStatus.PROCESSING)
+FINISHED = (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED)
+_PENDING = "status = 'pending'"
+_PROCESSING = "status = 'processing'"
+
+
+class Task(SQLModel, table=True):
+    """One generation request: its parameters, its progress and its outcome."""
+
+    __tablename__ = "ai_images_creator_tasks"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'processing', 'completed', 'failed', 'cancelled')",
+            name="status_known",
+        ),
+        CheckConstraint("progress >= 0 AND progress <= 100", name="progress_range"),
+        CheckConstraint("n >= 1 AND n <= 4", name="image_count_range"),
+        CheckConstraint("cost > 0", name="cost_positive"),
+        UniqueConstraint("user_id", "client_request_id", name="one_task_per_request"),
+        Index("ix_tasks_user_created", "user_id", "created_at"),
+        # The processors' queue: only pending rows, oldest first.
+        Index(
+            "ix_tasks_pending", "id", postgresql_where=text(_PENDING), sqlite_where=text(_PENDING)
+        ),
+        # Lease recovery looks only at rows being processed.
+        Index(
+            "ix_tasks_lease",
+            "lease_expires_at",
+            postgresql_where=text(_PROCESSING),
+            sqlite_where=text(_PROCESSING),
+        ),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigIntKey, primary_key=True))
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("users.id", ondelete="RESTRICT"), nullable=False)
+    )
+    client_request_id: str | None = Field(default=None, max_length=64, nullable=True)
+    prompt: str = Field(sa_column=Column(Text, nullable=False))
+    negative_prompt: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    model: str = Field(max_length=64, nullable=False)
+    size: str = Field(max_length=16, nullable=False)
+    n: int = Field(default=1, nullable=False)
+    quality: str = Field(default="standard", max_length=16, nullable=False)
+    style: str = Field(default="", max_length=32, nullable=False)
+    provider: str = Field(max_length=16, nullable=False)
+    status: str = Field(default=TaskStatus.PENDING.value, max_length=16, nullable=False)
+    progress: int = Field(default=0, nullable=False)
+    message: str = Field(default="", max_length=255, nullable=False)
+    cost: int = Field(sa_column=Column(BigInteger, nullable=False))
+    refunded: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    attempts: int = Field(default=0, nullable=False)
+    lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    worker_id: str | None = Field(default=None, max_length=64, nullable=True)
+    error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+class TaskImage(SQLModel, table=True):
+    """A generated image file, served only to its owner by id."""
+
+    __tablename__ = "task_images"
+    __table_args__ = (Index("ix_task_images_task", "task_id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigIntKey, primary_key=True))
+    task_id: int = Field(
+        sa_column=Column(
+            BigIntKey, ForeignKey("ai_images_creator_tasks.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("users.id", ondelete="RESTRICT"), nullable=False)
+    )
+    position: int = Field(default=0, nullable=False)
+    path: str = Field(max_length=255, nullable=False)  # relative to the data directory
+    mime_type: str = Field(max_length=32, nullable=False)
+    width: int = Field(nullable=False)
+    height: int = Field(nullable=False)
+    size_bytes: int = Field(nullable=False)
+    provider: str = Field(max_length=16, nullable=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

@@ -1,0 +1,219 @@
+"""The generation queue's state machine and its money, on this run's database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import col, func, select
+
+from imgapp import db
+from imgapp.models import LedgerEntry, Task, TaskStatus
+from imgapp.models.base import utcnow
+from imgapp.services import generation, ledger, tasks
+from imgapp.services.errors import InsufficientCredits, NotFound, TaskFinished, ValidationFailed
+from tests.support.factories import funded_user
+
+pytestmark = pytest.mark.usefixtures("engine")
+
+PARAMS = generation.Params(prompt="a red fox in snow", size="512x512", n=2, model="gpt-image-1")
+
+
+def _submit(user_id: int, request_id: str | None = None, params=PARAMS) -> tasks.Submitted:
+    return db.call(
+        tasks.submit, user_id=user_id, params=params, provider="local", request_id=request_id
+    )
+
+
+def _claim(worker: str = "w1", limit: int = 10, lease: int = 30) -> list[Task]:
+    return db.call(tasks.claim, worker_id=worker, limit=limit, lease_seconds=lease)
+
+
+def _task(task_id: int) -> Task:
+    with db.read() as session:
+        task = session.get(Task, task_id)
+        assert task is not None
+        return task
+
+
+def _balance(user_id: int) -> int:
+    return db.call_read(ledger.balance, user_id=user_id)
+
+
+def test_price_list():
+    assert generation.cost(PARAMS) == 8
+    hd = generation.Params(prompt="x", size="1024x1536", n=3, quality="hd")
+    assert generation.cost(hd) == 12 * 2 * 3
+
+
+@pytest.mark.parametrize(
+    ("raw", "rule"),
+    [
+        ({"prompt": "  "}, "prompt_required"),
+        ({}, "prompt_required"),
+        ({"prompt": "x" * 4001}, "prompt_too_long"),
+        ({"prompt": "ok", "n": 0}, "image_count_range"),
+        ({"prompt": "ok", "n": 5}, "image_count_range"),
+        ({"prompt": "ok", "n": "2"}, "image_count_range"),
+        ({"prompt": "ok", "size": "640x480"}, "size_unknown"),
+        ({"prompt": "ok", "model": "midjourney"}, "model_unknown"),
+        ({"prompt": "ok", "quality": "ultra"}, "quality_unknown"),
+        ({"prompt": 5}, "field_not_text"),
+    ],
+)
+def test_bad_parameters_say_what_to_fix(raw, rule):
+    with pytest.raises(ValidationFailed) as caught:
+        generation.validate(raw)
+    assert caught.value.rule == rule
+
+
+def test_submit_charges_in_the_same_transaction():
+    user = funded_user(100)
+    submitted = _submit(user.id)
+    assert submitted.balance == 92
+    assert submitted.task.status == TaskStatus.PENDING
+    assert submitted.task.cost == 8
+    entry = db.call_read(ledger.entry_by_key, tasks.charge_key(submitted.task.id))
+    assert entry is not None
+    assert entry.amount == -8
+
+
+def test_insufficient_credits_makes_no_task():
+    user = funded_user(7)
+    with pytest.raises(InsufficientCredits):
+        _submit(user.id)
+    with db.read() as session:
+        assert session.exec(select(func.count()).select_from(Task)).one() == 0
+    assert _balance(user.id) == 7
+
+
+def test_the_same_request_id_makes_one_task_charged_once():
+    user = funded_user(100)
+    first = _submit(user.id, request_id="click-1")
+    again = _submit(user.id, request_id="click-1")
+    assert again.replayed
+    assert again.task.id == first.task.id
+    assert _balance(user.id) == 92
+
+
+def test_claim_complete_keeps_the_charge():
+    user = funded_user(100)
+    task_id = _submit(user.id).task.id
+    [claimed] = _claim()
+    assert (claimed.id, claimed.status, claimed.attempts) == (task_id, "processing", 1)
+    assert _claim() == []  # nothing else pending
+    image = tasks.StoredImage("images/x.png", "image/png", 512, 512, 10)
+    assert db.call(
+        tasks.complete, task_id=task_id, worker_id="w1", provider="local", images=[image, image]
+    )
+    done = _task(task_id)
+    assert (done.status, done.progress, done.refunded) == ("completed", 100, 0)
+    assert len(db.call_read(tasks.images_of, [task_id])[task_id]) == 2
+    assert _balance(user.id) == 92
+
+
+def test_cancel_pending_refunds_once_and_twice_is_409():
+    user = funded_user(100)
+    task_id = _submit(user.id).task.id
+    assert db.call(tasks.cancel, task_id=task_id, user_id=user.id) == 8
+    assert _balance(user.id) == 100
+    with pytest.raises(TaskFinished):
+        db.call(tasks.cancel, task_id=task_id, user_id=user.id)
+    assert _balance(user.id) == 100
+    assert _claim() == []
+
+
+def test_cancel_while_processing_stops_the_processor_writing():
+    user = funded_user(100)
+    task_id = _submit(user.id).task.id
+    _claim()
+    db.call(tasks.cancel, task_id=task_id, user_id=user.id)
+    assert not db.call(tasks.heartbeat, task_id=task_id, worker_id="w1", lease_seconds=30)
+    assert not db.call(tasks.complete, task_id=task_id, worker_id="w1", provider="local", images=[])
+    assert db.call(tasks.fail, task_id=task_id, worker_id="w1", error="x", message="x") is None
+    assert _task(task_id).status == "cancelled"
+    assert _balance(user.id) == 100
+
+
+def test_someone_elses_task_is_not_found():
+    owner = funded_user(100)
+    other = funded_user(100)
+    task_id = _submit(owner.id).task.id
+    with pytest.raises(NotFound):
+        db.call(tasks.cancel, task_id=task_id, user_id=other.id)
+    with pytest.raises(NotFound):
+        db.call_read(tasks.get, task_id=task_id, user_id=other.id)
+
+
+def test_completed_task_cannot_be_cancelled():
+    user = funded_user(100)
+    task_id = _submit(user.id).task.id
+    _claim()
+    db.call(tasks.complete, task_id=task_id, worker_id="w1", provider="local", images=[])
+    with pytest.raises(TaskFinished) as caught:
+        db.call(tasks.cancel, task_id=task_id, user_id=user.id)
+    assert caught.value.status == "completed"
+    assert _balance(user.id) == 92
+
+
+def test_failure_refunds_exactly_once():
+    user = funded_user(100)
+    task_id = _submit(user.id).task.id
+    _claim()
+    assert db.call(tasks.fail, task_id=task_id, worker_id="w1", error="boom", message="m") == 8
+    assert db.call(tasks.fail, task_id=task_id, worker_id="w1", error="boom", message="m") is None
+    assert _balance(user.id) == 100
+    with db.read() as session:
+        refunds = session.exec(
+            select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == "refund")
+        ).one()
+    assert refunds == 1
+
+
+def _expire(task_id: int) -> None:
+    with db.transaction() as session:
+        session.execute(
+            update(Task)
+            .where(col(Task.id) == task_id)
+            .values(lease_expires_at=utcnow() - timedelta(seconds=1))
+        )
+
+
+def test_an_expired_lease_is_retried_then_failed_with_refund():
+    user = funded_user(100)
+    task_id = _submit(user.id).task.id
+    for attempt in (1, 2):
+        [claimed] = _claim(worker=f"w{attempt}")
+        assert claimed.attempts == attempt
+        _expire(task_id)
+        recovery = db.call(tasks.recover_expired, max_attempts=3)
+        assert recovery.requeued == [task_id]
+    _claim(worker="w3")
+    _expire(task_id)
+    recovery = db.call(tasks.recover_expired, max_attempts=3)
+    assert recovery.failed == [task_id]
+    assert _task(task_id).status == "failed"
+    assert _balance(user.id) == 100
+
+
+def test_a_processor_that_lost_its_lease_cannot_complete():
+    user = funded_user(100)
+    task_id = _submit(user.id).task.id
+    _claim(worker="old")
+    _expire(task_id)
+    db.call(tasks.recover_expired, max_attempts=3)
+    _claim(worker="new")
+    assert not db.call(
+        tasks.complete, task_id=task_id, worker_id="old", provider="local", images=[]
+    )
+    assert db.call(tasks.complete, task_id=task_id, worker_id="new", provider="local", images=[])
+
+
+def test_release_gives_the_task_back_without_using_an_attempt():
+    user = funded_user(100)
+    task_id = _submit(user.id).task.id
+    _claim()
+    assert db.call(tasks.release, task_id=task_id, worker_id="w1")
+    task = _task(task_id)
+    assert (task.status, task.attempts, task.worker_id) == ("pending", 0, None)
