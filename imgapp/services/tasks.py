@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy import case, func, update
 from sqlalchemy.exc import IntegrityError
@@ -411,3 +412,51 @@ def changed_since(session: Session, *, user_ids: list[int], since: datetime) -> 
             select(Task).where(col(Task.user_id).in_(user_ids), col(Task.updated_at) > since)
         ).all()
     )
+
+
+def encode_message(key: str, params: dict[str, object] | None = None) -> str:
+    """A status message as stored: a catalogue key plus its parameters, query-string style."""
+    if not params:
+        return key
+    return f"{key}?{urlencode({k: str(v) for k, v in params.items()})}"[:255]
+
+
+def decode_message(stored: str) -> tuple[str, dict[str, str]]:
+    """The catalogue key and parameters of a stored status message."""
+    key, _, query = stored.partition("?")
+    return key, dict(parse_qsl(query))
+
+
+def snapshot(task: Task, images: list[TaskImage]) -> dict[str, object]:
+    """Everything a page or the API shows about a task, as plain data."""
+    message_key, message_params = decode_message(task.message)
+    return {
+        "id": task.id,
+        "status": task.status,
+        "progress": task.progress,
+        "message_key": message_key,
+        "message_params": message_params,
+        "prompt": task.prompt,
+        "negative_prompt": task.negative_prompt,
+        "model": task.model,
+        "size": task.size,
+        "n": task.n,
+        "quality": task.quality,
+        "style": task.style,
+        "provider": task.provider,
+        "cost": task.cost,
+        "refunded": task.refunded,
+        "attempts": task.attempts,
+        "created_at": task.created_at,
+        "started_at": task.started_at,
+        "finished_at": task.finished_at,
+        "cancelled_at": task.cancelled_at,
+        "updated_at": task.updated_at,
+        "image_ids": [image.id for image in images],
+    }
+
+
+def snapshots(session: Session, task_list: list[Task]) -> list[dict[str, object]]:
+    """`snapshot` for several tasks with one query for their images."""
+    found = images_of(session, [require_id(t.id) for t in task_list])
+    return [snapshot(t, found.get(require_id(t.id), [])) for t in task_list]

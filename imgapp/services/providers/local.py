@@ -1,0 +1,131 @@
+"""The offline renderer: a deterministic picture drawn from the prompt, in passes, with Pillow.
+
+Its randomness is seeded from the prompt on purpose (same prompt, same picture),
+so it uses `random.Random`, not a cryptographic source (ruff S311 is off here).
+
+The embedded default, so the whole product works with no network and no keys.
+Each image is drawn in `PASSES` passes, each reported as progress, spread
+over `LOCAL_RENDER_SECONDS` so a person sees the bar move.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import random
+import time
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from imgapp.services.generation import Params
+from imgapp.services.providers.base import CancelCheck, Cancelled, GeneratedImage, ProgressCallback
+
+PASSES = 5
+_TEXTURE = 3  # the pass that blurs and speckles
+_CAPTION_LENGTH = 60
+_FONT_CANDIDATES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+)
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    for candidate in _FONT_CANDIDATES:
+        if Path(candidate).exists():
+            return ImageFont.truetype(candidate, size)
+    return ImageFont.load_default(size)
+
+
+def _palette(rng: random.Random) -> list[tuple[int, int, int]]:
+    base = rng.random()
+    colors = []
+    for i in range(5):
+        hue = (base + i * 0.17) % 1.0
+        colors.append(_hsv(hue, 0.55 + 0.3 * rng.random(), 0.6 + 0.35 * rng.random()))
+    return colors
+
+
+def _hsv(h: float, s: float, v: float) -> tuple[int, int, int]:
+    i = int(h * 6) % 6
+    f = h * 6 - int(h * 6)
+    p, q, t = v * (1 - s), v * (1 - f * s), v * (1 - (1 - f) * s)
+    r, g, b = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)][i]
+    return int(r * 255), int(g * 255), int(b * 255)
+
+
+def _draw_pass(image: Image.Image, step: int, rng: random.Random, params: Params) -> Image.Image:
+    width, height = image.size
+    colors = _palette(random.Random(params.prompt))
+    draw = ImageDraw.Draw(image, "RGBA")
+    if step == 0:  # sky: a vertical gradient between two palette colours
+        top, bottom = colors[0], colors[1]
+        for y in range(height):
+            mix = y / max(1, height - 1)
+            draw.line(
+                [(0, y), (width, y)],
+                fill=tuple(int(top[c] * (1 - mix) + bottom[c] * mix) for c in range(3)),
+            )
+    elif step in (1, 2):  # hills and suns
+        for _ in range(6 if step == 1 else 10):
+            color = (*rng.choice(colors), 150 if step == 1 else 110)
+            x, y = rng.randrange(width), rng.randrange(height)
+            r = rng.randrange(width // 12, width // 3)
+            draw.ellipse([x - r, y - r, x + r, y + r], fill=color)
+    elif step == _TEXTURE:
+        image = image.filter(ImageFilter.GaussianBlur(radius=max(1, width // 256)))
+        draw = ImageDraw.Draw(image, "RGBA")
+        for _ in range(width // 2):
+            x, y = rng.randrange(width), rng.randrange(height)
+            draw.point((x, y), fill=(255, 255, 255, 90))
+    else:  # caption: the prompt, so the picture says what it is
+        caption = params.prompt
+        if len(caption) > _CAPTION_LENGTH:
+            caption = caption[: _CAPTION_LENGTH - 1] + "…"
+        font = _font(max(14, width // 32))
+        box = draw.textbbox((0, 0), caption, font=font)
+        pad = width // 40
+        y0 = height - (box[3] - box[1]) - 3 * pad
+        draw.rectangle([0, y0, width, height], fill=(0, 0, 0, 120))
+        draw.text((pad, y0 + pad), caption, font=font, fill=(255, 255, 255, 235))
+    return image
+
+
+class LocalProvider:
+    """Draws `n` images offline; the same prompt always gives the same pictures."""
+
+    name = "local"
+
+    def __init__(self, seconds_per_image: float) -> None:
+        """`seconds_per_image` spreads the passes out so progress is visible."""
+        self.seconds_per_image = seconds_per_image
+
+    def generate(
+        self, params: Params, *, on_progress: ProgressCallback, is_cancelled: CancelCheck
+    ) -> list[GeneratedImage]:
+        """Render every image pass by pass, reporting each pass."""
+        pause = self.seconds_per_image / PASSES
+        images = []
+        for index in range(params.n):
+            seed = hashlib.sha256(f"{params.prompt}|{params.style}|{index}".encode()).digest()
+            rng = random.Random(seed)
+            image = Image.new("RGB", (params.width, params.height))
+            for step in range(PASSES):
+                if is_cancelled():
+                    raise Cancelled
+                started = time.monotonic()
+                image = _draw_pass(image, step, rng, params)
+                done = index * PASSES + step + 1
+                on_progress(
+                    done * 100 // (params.n * PASSES),
+                    "task.msg.rendering",
+                    {"image": index + 1, "of": params.n, "step": step + 1, "steps": PASSES},
+                )
+                if (left := pause - (time.monotonic() - started)) > 0:
+                    time.sleep(left)
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG", optimize=False)
+            images.append(
+                GeneratedImage(buffer.getvalue(), "image/png", params.width, params.height)
+            )
+        return images

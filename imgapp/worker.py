@@ -1,0 +1,299 @@
+"""The task processor: an APScheduler loop that claims, runs and finishes generation tasks.
+
+Runs inside the app (a Reflex lifespan task starts it) and as its own process:
+
+    python -m imgapp.worker [--concurrency N] [--poll SECONDS] [--worker-id ID]
+
+Any number may run at once, in any processes: a task is claimed by exactly one
+processor (SKIP LOCKED / BEGIN IMMEDIATE) and held by a lease the processor
+renews while it works. A processor that dies stops renewing; its tasks go back
+to the queue when the lease expires (and fail with a refund after
+`TASK_MAX_ATTEMPTS`). On SIGTERM/SIGINT the processor stops claiming, gives
+back the tasks it holds, and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from imgapp import db, events
+from imgapp.models import Task
+from imgapp.models.base import require_id
+from imgapp.services import images, ledger, providers, tasks
+from imgapp.services.generation import Params
+from imgapp.services.providers import Cancelled, Provider, ProviderError
+from imgapp.settings import assert_startable, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def _params(task: Task) -> Params:
+    return Params(
+        prompt=task.prompt,
+        negative_prompt=task.negative_prompt,
+        model=task.model,
+        size=task.size,
+        n=task.n,
+        quality=task.quality,
+        style=task.style,
+    )
+
+
+def publish_task(task_id: int, *, balance: int | None = None) -> None:
+    """Tell the live bridge a task changed (read back from the database, the truth)."""
+    with db.read() as session:
+        task = session.get(Task, task_id)
+        if task is None:
+            return
+        data = tasks.snapshots(session, [task])[0]
+    if balance is not None:
+        data["balance"] = balance
+    events.publish(events.Event("task", task.user_id, data))
+
+
+@dataclass
+class _Job:
+    """One task being run: its cancellation flag and progress throttle."""
+
+    task: Task
+    worker_id: str
+    lease_seconds: int
+    progress_interval: float
+    stop: threading.Event = field(default_factory=threading.Event)
+    releasing: bool = False
+    last_write: float = 0.0
+
+    @property
+    def task_id(self) -> int:
+        return require_id(self.task.id)
+
+    def is_cancelled(self) -> bool:
+        """Polled by the provider between steps."""
+        return self.stop.is_set()
+
+    def on_progress(self, percent: int, key: str, params: dict[str, object]) -> None:
+        """Record progress (throttled: a fast provider cannot flood the database or sockets)."""
+        now = time.monotonic()
+        if now - self.last_write < self.progress_interval and percent < 100:  # noqa: PLR2004
+            return
+        self.last_write = now
+        still_ours = db.call(
+            tasks.heartbeat,
+            task_id=self.task_id,
+            worker_id=self.worker_id,
+            lease_seconds=self.lease_seconds,
+            progress=percent,
+            message=tasks.encode_message(key, params),
+        )
+        if not still_ours:  # cancelled, or our lease went to another processor
+            self.stop.set()
+            return
+        publish_task(self.task_id)
+
+
+class Processor:
+    """Claims up to `concurrency` tasks at a time and runs each to its end."""
+
+    def __init__(
+        self,
+        *,
+        worker_id: str | None = None,
+        concurrency: int | None = None,
+        provider_factory: Callable[[], Provider] = providers.configured,
+    ) -> None:
+        """Defaults come from settings (TASK_*)."""
+        settings = get_settings()
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.concurrency = concurrency or settings.task_concurrency
+        self.lease_seconds = settings.task_lease_seconds
+        self.max_attempts = settings.task_max_attempts
+        self.progress_interval = settings.task_progress_interval_seconds
+        self.provider_factory = provider_factory
+        self._jobs: dict[int, _Job] = {}
+        self._runs: dict[int, asyncio.Task[None]] = {}
+        self._stopping = False
+
+    @property
+    def busy(self) -> int:
+        """How many tasks this processor is running."""
+        return len(self._runs)
+
+    async def poll_once(self) -> int:
+        """One round: requeue expired leases, claim what fits, start it. Returns tasks claimed."""
+        if self._stopping:
+            return 0
+        recovery = await asyncio.to_thread(
+            db.call, tasks.recover_expired, max_attempts=self.max_attempts
+        )
+        for task_id in recovery.requeued + recovery.failed:
+            await asyncio.to_thread(publish_task, task_id)
+        free = self.concurrency - len(self._runs)
+        if free <= 0:
+            return 0
+        claimed = await asyncio.to_thread(
+            db.call,
+            tasks.claim,
+            worker_id=self.worker_id,
+            limit=free,
+            lease_seconds=self.lease_seconds,
+        )
+        for task in claimed:
+            task_id = require_id(task.id)
+            self._runs[task_id] = asyncio.create_task(self._run(task), name=f"task-{task_id}")
+        return len(claimed)
+
+    async def _heartbeat(self, job: _Job) -> None:
+        while not job.stop.is_set():
+            await asyncio.sleep(self.lease_seconds / 3)
+            still_ours = await asyncio.to_thread(
+                db.call,
+                tasks.heartbeat,
+                task_id=job.task_id,
+                worker_id=self.worker_id,
+                lease_seconds=self.lease_seconds,
+            )
+            if not still_ours:
+                job.stop.set()
+
+    async def _run(self, task: Task) -> None:
+        job = _Job(task, self.worker_id, self.lease_seconds, self.progress_interval)
+        self._jobs[job.task_id] = job
+        heartbeat = asyncio.create_task(self._heartbeat(job))
+        try:
+            await asyncio.to_thread(publish_task, job.task_id)
+            await self._generate(job)
+        except Exception:
+            log.exception("task %s: unexpected error", job.task_id)
+            await self._fail(job, "unexpected error (see the processor log)", "task.msg.internal")
+        finally:
+            job.stop.set()
+            heartbeat.cancel()
+            self._jobs.pop(job.task_id, None)
+            self._runs.pop(job.task_id, None)
+
+    async def _generate(self, job: _Job) -> None:
+        provider = self.provider_factory()
+        try:
+            made = await asyncio.to_thread(
+                provider.generate,
+                _params(job.task),
+                on_progress=job.on_progress,
+                is_cancelled=job.is_cancelled,
+            )
+        except Cancelled:
+            if job.releasing:
+                await asyncio.to_thread(
+                    db.call, tasks.release, task_id=job.task_id, worker_id=self.worker_id
+                )
+                await asyncio.to_thread(publish_task, job.task_id)
+            return  # cancelled by its owner (already refunded) or taken over after our lease lapsed
+        except ProviderError as exc:
+            await self._fail(job, str(exc), exc.message_key)
+            return
+        stored = await asyncio.to_thread(self._store, job, made)
+        kept = await asyncio.to_thread(
+            db.call,
+            tasks.complete,
+            task_id=job.task_id,
+            worker_id=self.worker_id,
+            provider=provider.name,
+            images=stored,
+        )
+        if not kept:  # cancelled while the last image was being made: keep nothing
+            await asyncio.to_thread(images.delete, stored)
+        await asyncio.to_thread(publish_task, job.task_id)
+
+    def _store(self, job: _Job, made: list[providers.GeneratedImage]) -> list[tasks.StoredImage]:
+        return [
+            images.save(user_id=job.task.user_id, task_id=job.task_id, position=i, image=image)
+            for i, image in enumerate(made)
+        ]
+
+    async def _fail(self, job: _Job, error: str, message_key: str) -> None:
+        refunded = await asyncio.to_thread(
+            db.call,
+            tasks.fail,
+            task_id=job.task_id,
+            worker_id=self.worker_id,
+            error=error,
+            message=tasks.encode_message(message_key),
+        )
+        if refunded is not None:
+            balance = await asyncio.to_thread(
+                db.call_read, ledger.balance, user_id=job.task.user_id
+            )
+            await asyncio.to_thread(publish_task, job.task_id, balance=balance)
+
+    async def shutdown(self, grace_seconds: float = 30.0) -> None:
+        """Stop claiming, give back every task still running, wait for them to let go."""
+        self._stopping = True
+        for job in self._jobs.values():
+            job.releasing = True
+            job.stop.set()
+        if self._runs:
+            await asyncio.wait(list(self._runs.values()), timeout=grace_seconds)
+
+
+def start(processor: Processor) -> AsyncIOScheduler:
+    """Run `processor.poll_once` every TASK_POLL_SECONDS on the current event loop."""
+    scheduler = AsyncIOScheduler()
+    scheduler.add_job(
+        processor.poll_once,
+        "interval",
+        seconds=get_settings().task_poll_seconds,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+        next_run_time=datetime.now(UTC),
+        id="poll-task-queue",
+    )
+    scheduler.start()
+    return scheduler
+
+
+async def run_standalone(processor: Processor) -> None:
+    """Serve until SIGTERM/SIGINT, then hand back running tasks and exit."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    scheduler = start(processor)
+    log.info(
+        "processor %s polling every %ss", processor.worker_id, get_settings().task_poll_seconds
+    )
+    await stop.wait()
+    scheduler.shutdown(wait=False)
+    await processor.shutdown()
+    log.info("processor %s stopped", processor.worker_id)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m imgapp.worker`: the same processor as its own process."""
+    parser = argparse.ArgumentParser(prog="python -m imgapp.worker", description=__doc__)
+    parser.add_argument("--concurrency", type=int, default=None, help="default TASK_CONCURRENCY")
+    parser.add_argument("--worker-id", default=None, help="default host:pid:random")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    assert_startable(settings)
+    logging.basicConfig(
+        level=settings.imgapp_log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    asyncio.run(run_standalone(Processor(worker_id=args.worker_id, concurrency=args.concurrency)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
