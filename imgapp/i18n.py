@@ -101,6 +101,123 @@ CATALOG: dict[str, tuple[str, str]] = {
     "acct.from": ("开始日期", "From"),
     "acct.to": ("结束日期", "To"),
     "acct.download": ("下载 CSV", "Download CSV"),
+    # tasks
+    "status.pending": ("排队中", "Queued"),
+    "status.processing": ("生成中", "Generating"),
+    "status.completed": ("已完成", "Done"),
+    "status.failed": ("失败", "Failed"),
+    "status.cancelled": ("已取消", "Cancelled"),
+    "task.msg.rendering": (
+        "正在绘制第 {image}/{of} 张（第 {step}/{steps} 遍）",
+        "Drawing image {image} of {of} (pass {step} of {steps})",
+    ),
+    "task.msg.requesting": ("正在生成第 {image}/{of} 张图片", "Generating image {image} of {of}"),
+    "task.msg.requeued": (
+        "处理器中断，任务已重新排队。",
+        "The processor running it stopped; the task is queued again.",
+    ),
+    "task.msg.gave_up": (
+        "处理器多次中断，任务失败，点数已退还。",
+        "The processor stopped too many times; the task failed and your credits were refunded.",
+    ),
+    "task.msg.provider_auth": (
+        "图像服务拒绝了本站的 API 密钥，请联系管理员。点数已退还。",
+        "The image service refused this site's API key; please tell the operator. "
+        "Your credits were refunded.",
+    ),
+    "task.msg.provider_busy": (
+        "图像服务繁忙（请求过多），请稍后再试。点数已退还。",
+        "The image service is busy (too many requests). Try again in a while; "
+        "your credits were refunded.",
+    ),
+    "task.msg.provider_timeout": (
+        "图像服务响应超时，请稍后再试。点数已退还。",
+        "The image service did not answer in time. Try again later; your credits were refunded.",
+    ),
+    "task.msg.provider_down": (
+        "图像服务暂时不可用，请稍后再试。点数已退还。",
+        "The image service is unavailable right now. Try again later; your credits were refunded.",
+    ),
+    "task.msg.content_policy": (
+        "提示词被图像服务的内容政策拒绝，请修改后重试。点数已退还。",
+        "The image service's content policy refused this prompt. Rephrase it and try again; "
+        "your credits were refunded.",
+    ),
+    "task.msg.provider_bad_request": (
+        "图像服务不接受这个请求（模型或参数不受支持）。点数已退还。",
+        "The image service does not accept this request (model or parameters not supported). "
+        "Your credits were refunded.",
+    ),
+    "task.msg.provider_failed": (
+        "图像生成失败，点数已退还。",
+        "The images could not be made; your credits were refunded.",
+    ),
+    "task.msg.internal": (
+        "处理时出现内部错误，点数已退还。",
+        "Something went wrong while processing; your credits were refunded.",
+    ),
+    "error.task_finished": (
+        "该任务已结束，无法取消。",
+        "This task has already finished and can no longer be cancelled.",
+    ),
+    "error.prompt_required": ("请描述你想要的图片。", "Describe the image you want."),
+    "error.prompt_too_long": (
+        "提示词最多 {max} 个字符（当前 {length} 个）。",
+        "The prompt can be at most {max} characters (it has {length}).",
+    ),
+    "error.negative_prompt_too_long": (
+        "反向提示词最多 {max} 个字符。",
+        "The negative prompt can be at most {max} characters.",
+    ),
+    "error.model_unknown": (
+        "不提供模型 {model}，可选：{choices}。",
+        "The model {model} is not offered. Choose one of: {choices}.",
+    ),
+    "error.size_unknown": (
+        "不提供尺寸 {size}，可选：{choices}。",
+        "The size {size} is not offered. Choose one of: {choices}.",
+    ),
+    "error.image_count_range": (
+        "图片数量必须是 1 到 {max} 的整数。",
+        "`n` must be a whole number from 1 to {max}.",
+    ),
+    "error.quality_unknown": ("画质只能是：{choices}。", "Quality must be one of: {choices}."),
+    "error.style_unknown": (
+        "风格只能是：{choices}（或留空）。",
+        "Style must be one of: {choices} (or empty).",
+    ),
+    "error.request_id_invalid": (
+        "`request_id` 必须是最多 {max} 个字符的字符串。",
+        "`request_id` must be a string of at most {max} characters.",
+    ),
+    # console
+    "console.new_task": ("新建生成任务", "New generation task"),
+    "console.prompt": ("提示词", "Prompt"),
+    "console.prompt_placeholder": (
+        "描述你想要的画面，例如：黄昏时分的灯塔，油画风格",
+        "Describe the picture, e.g. a lighthouse at dusk, oil painting",
+    ),
+    "console.negative_prompt": ("反向提示词（可选）", "Negative prompt (optional)"),
+    "console.model": ("模型", "Model"),
+    "console.size": ("尺寸", "Size"),
+    "console.count": ("数量", "Images"),
+    "console.quality": ("画质", "Quality"),
+    "console.style": ("风格", "Style"),
+    "console.cost": ("本次消耗", "This costs"),
+    "console.top_up": ("余额不足，去充值", "Not enough credits: top up"),
+    "console.generate": ("开始生成", "Generate"),
+    "console.provider": ("生成服务：", "Made by:"),
+    "console.tasks": ("任务", "Tasks"),
+    "console.no_tasks": (
+        "还没有任务。填写左侧表单开始生成。",
+        "No tasks yet. Fill in the form to start.",
+    ),
+    "console.cancel": ("取消", "Cancel"),
+    "console.retry": ("用相同参数再来一次", "Again with these settings"),
+    "console.refunded": ("已退还点数：", "Refunded:"),
+    "console.gallery": ("作品", "Gallery"),
+    "console.no_images": ("完成的图片会显示在这里。", "Finished images appear here."),
+    "console.download": ("下载", "Download"),
     # page placeholders until their features land
     "page.dashboard.title": ("概览", "Dashboard"),
     "page.dashboard.welcome": ("欢迎回来", "Welcome back"),

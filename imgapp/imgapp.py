@@ -4,7 +4,11 @@ import logging
 
 import reflex as rx
 
-from imgapp import pages  # noqa: F401 - importing registers every page
+from imgapp import (
+    live,
+    pages,  # noqa: F401 - importing registers every page
+    worker,
+)
 from imgapp.api.app import app as api
 from imgapp.errors import describe
 from imgapp.settings import assert_startable, get_settings
@@ -25,3 +29,5 @@ app = rx.App(
     backend_exception_handler=_backend_error,
 )
 app.add_middleware(SessionGuard())
+app.register_lifespan_task(live.bridge)
+app.register_lifespan_task(worker.in_app)

@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     task_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     task_lease_seconds: int = Field(default=30, ge=3, le=3600)
     task_max_attempts: int = Field(default=3, ge=1, le=20)
+    live_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     task_progress_interval_seconds: float = Field(default=0.5, ge=0, le=10)
 
     xorpay_aid: str | None = None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -23,19 +24,20 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from imgapp import db, events
+from imgapp import db
 from imgapp.models import Task
 from imgapp.models.base import require_id
 from imgapp.services import images, ledger, providers, tasks
 from imgapp.services.generation import Params
 from imgapp.services.providers import Cancelled, Provider, ProviderError
 from imgapp.settings import assert_startable, get_settings
+from imgapp.task_updates import publish_task
 
 log = logging.getLogger(__name__)
 
@@ -50,18 +52,6 @@ def _params(task: Task) -> Params:
         quality=task.quality,
         style=task.style,
     )
-
-
-def publish_task(task_id: int, *, balance: int | None = None) -> None:
-    """Tell the live bridge a task changed (read back from the database, the truth)."""
-    with db.read() as session:
-        task = session.get(Task, task_id)
-        if task is None:
-            return
-        data = tasks.snapshots(session, [task])[0]
-    if balance is not None:
-        data["balance"] = balance
-    events.publish(events.Event("task", task.user_id, data))
 
 
 @dataclass
@@ -245,6 +235,32 @@ class Processor:
             job.stop.set()
         if self._runs:
             await asyncio.wait(list(self._runs.values()), timeout=grace_seconds)
+
+
+_in_app: Processor | None = None
+
+
+def in_app_processor() -> Processor:
+    """This process's processor (made on first use if the scheduler is not running)."""
+    global _in_app  # noqa: PLW0603 - one processor per process
+    if _in_app is None:
+        _in_app = Processor()
+    return _in_app
+
+
+@contextlib.asynccontextmanager
+async def in_app(app: object) -> AsyncIterator[None]:  # noqa: ARG001 - Reflex passes its app
+    """The Reflex lifespan task: poll the queue while the app serves (TASK_PROCESSOR_IN_APP)."""
+    if not get_settings().task_processor_in_app:
+        yield
+        return
+    processor = in_app_processor()
+    scheduler = start(processor)
+    try:
+        yield
+    finally:
+        scheduler.shutdown(wait=False)
+        await processor.shutdown()
 
 
 def start(processor: Processor) -> AsyncIOScheduler:

@@ -337,7 +337,7 @@ def recover_expired(session: Session, *, max_attempts: int) -> Recovery:
             worker_id=None,
             lease_expires_at=None,
             progress=0,
-            message="retrying: the processor running it stopped",
+            message=encode_message("task.msg.requeued"),
             updated_at=now,
         )
         .returning(col(Task.id)),
@@ -349,7 +349,7 @@ def recover_expired(session: Session, *, max_attempts: int) -> Recovery:
         .values(
             status=TaskStatus.FAILED.value,
             error="the processor stopped while running it, too many times",
-            message="failed after repeated processor stops",
+            message=encode_message("task.msg.gave_up"),
             finished_at=now,
             updated_at=now,
             lease_expires_at=None,

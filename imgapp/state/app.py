@@ -10,7 +10,7 @@ import asyncio
 
 import reflex as rx
 
-from imgapp import db, formatting, routes
+from imgapp import db, formatting, live_tokens, routes
 from imgapp.services import ledger, sessions
 from imgapp.services.sessions import Principal
 from imgapp.state.lang import LangState
@@ -99,5 +99,6 @@ class AppState(LangState):
             self._forget()
             return self.login_redirect()
         self._adopt(principal)
+        live_tokens.register(principal.user_id, self.router.session.client_token)
         await self.refresh_balance()
         return None

@@ -30,6 +30,7 @@ class ApiServer:
 
     app: object
     port: int = field(default_factory=free_port)
+    health_path: str = "/api/health"
 
     def __post_init__(self) -> None:
         """Prepare (not start) the server."""
@@ -51,7 +52,7 @@ class ApiServer:
     def start(self) -> ApiServer:
         """Start and wait until it serves."""
         self._thread.start()
-        wait_http(self.url + "/api/health", timeout=30)
+        wait_http(self.url + self.health_path, timeout=30)
         return self
 
     def stop(self) -> None:

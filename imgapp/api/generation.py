@@ -1,0 +1,193 @@
+"""`/api/generate-image`: submit, inspect, list and cancel generation tasks (signed-in user)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from imgapp import db, i18n
+from imgapp.api.deps import CurrentUser, SameOrigin
+from imgapp.api.responses import request_lang
+from imgapp.services import generation, ledger, providers, tasks
+from imgapp.services.errors import ValidationFailed
+from imgapp.task_updates import publish_task
+
+router = APIRouter(prefix="/api/generate-image", tags=["generation"])
+
+
+class GenerateIn(BaseModel):
+    """A generation request. Only `prompt` is required."""
+
+    prompt: str = Field(examples=["a lighthouse at dusk, oil painting"])
+    negative_prompt: str | None = None
+    model: str | None = None
+    size: str | None = Field(default=None, examples=["1024x1024"])
+    n: int | None = Field(default=None, ge=1, le=4)
+    quality: str | None = Field(default=None, examples=["standard"])
+    style: str | None = None
+    request_id: str | None = Field(default=None, description="the same id twice = one task")
+
+
+class AcceptedOut(BaseModel):
+    """The task as accepted (and charged)."""
+
+    task_id: int
+    status: str
+    cost: int
+    balance: int
+
+
+class ImageOut(BaseModel):
+    """One image of a task; `url` serves it to its owner only."""
+
+    id: int
+    url: str
+
+
+class TaskOut(BaseModel):
+    """A task's state."""
+
+    task_id: int
+    status: str
+    progress: int
+    message: str
+    prompt: str
+    negative_prompt: str
+    model: str
+    size: str
+    n: int
+    quality: str
+    style: str
+    provider: str
+    cost: int
+    refunded: int
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    cancelled_at: datetime | None
+    images: list[ImageOut]
+
+
+class CancelIn(BaseModel):
+    """Which task to cancel."""
+
+    task_id: int
+
+
+class CancelOut(BaseModel):
+    """A cancelled task and the credits returned."""
+
+    status: str
+    refunded: int
+
+
+def task_out(snapshot: dict[str, Any], lang: str) -> TaskOut:
+    """A task snapshot as the API shows it, its message in the caller's language."""
+    key = snapshot["message_key"]
+    message = i18n.text(key, lang, **snapshot["message_params"]) if key else ""
+    return TaskOut(
+        task_id=snapshot["id"],
+        message=message,
+        images=[ImageOut(id=i, url=f"/api/images/{i}") for i in snapshot["image_ids"]],
+        **{k: snapshot[k] for k in TaskOut.model_fields if k in snapshot and k != "images"},
+    )
+
+
+def _submit(user_id: int, data: dict[str, Any]) -> tasks.Submitted:
+    params = generation.validate(data)
+    request_id = generation.request_id(data.get("request_id"))
+    return db.call(
+        tasks.submit,
+        user_id=user_id,
+        params=params,
+        provider=providers.configured_name(),
+        request_id=request_id,
+    )
+
+
+def _body_object(raw: object) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise ValidationFailed("bad_request", "Send a JSON object.", detail="Send a JSON object.")
+    return raw
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=AcceptedOut,
+    responses={400: {}, 401: {}, 402: {"description": "Not enough credits"}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": GenerateIn.model_json_schema()}},
+        }
+    },
+    dependencies=[SameOrigin],
+)
+async def submit(request: Request, user: CurrentUser) -> JSONResponse:
+    """Queue a generation task; its cost is charged now and refunded if it fails or is cancelled."""
+    try:
+        data = _body_object(await request.json())
+    except ValueError as exc:
+        raise ValidationFailed(
+            "bad_request", "Send a JSON object.", detail="Send a JSON object."
+        ) from exc
+    submitted = await run_in_threadpool(_submit, user.user_id, data)
+    task_id = submitted.task.id or 0
+    if not submitted.replayed:
+        await run_in_threadpool(publish_task, task_id, balance=submitted.balance)
+    body = AcceptedOut(
+        task_id=task_id,
+        status=submitted.task.status,
+        cost=submitted.task.cost,
+        balance=submitted.balance,
+    )
+    return JSONResponse(body.model_dump(), status_code=202)
+
+
+def _snapshots(user_id: int, limit: int) -> list[dict[str, Any]]:
+    with db.read() as session:
+        return tasks.snapshots(session, tasks.recent(session, user_id=user_id, limit=limit))
+
+
+@router.get("", response_model=list[TaskOut])
+def recent(request: Request, user: CurrentUser, limit: int = 30) -> list[TaskOut]:
+    """The user's latest tasks, newest first (at most 100)."""
+    lang = request_lang(request)
+    return [task_out(s, lang) for s in _snapshots(user.user_id, max(1, min(limit, 100)))]
+
+
+def _one(user_id: int, task_id: int) -> dict[str, Any]:
+    with db.read() as session:
+        task = tasks.get(session, task_id=task_id, user_id=user_id)
+        return tasks.snapshots(session, [task])[0]
+
+
+@router.get("/{task_id}", response_model=TaskOut, responses={404: {}})
+def get_task(task_id: int, request: Request, user: CurrentUser) -> TaskOut:
+    """One of the user's tasks (404 for anyone else's)."""
+    return task_out(_one(user.user_id, task_id), request_lang(request))
+
+
+def _cancel(user_id: int, task_id: int) -> int:
+    return db.call(tasks.cancel, task_id=task_id, user_id=user_id)
+
+
+@router.post(
+    "/cancel",
+    response_model=CancelOut,
+    responses={404: {"description": "No such task of yours"}, 409: {"description": "Finished"}},
+    dependencies=[SameOrigin],
+)
+async def cancel(body: CancelIn, user: CurrentUser) -> CancelOut:
+    """Cancel a queued or running task; its cost comes back once."""
+    refunded = await run_in_threadpool(_cancel, user.user_id, body.task_id)
+    balance = await run_in_threadpool(db.call_read, ledger.balance, user_id=user.user_id)
+    await run_in_threadpool(publish_task, body.task_id, balance=balance)
+    return CancelOut(status="cancelled", refunded=refunded)

@@ -1,0 +1,34 @@
+"""`GET /api/images/{id}`: a generated image, to its owner only (404 for anyone else)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+from imgapp import db
+from imgapp.api.deps import CurrentUser
+from imgapp.services import images, tasks
+from imgapp.services.errors import NotFound
+
+router = APIRouter(prefix="/api/images", tags=["images"])
+
+
+@router.get(
+    "/{image_id}",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/png": {}}}, 401: {}, 404: {}},
+)
+def image(image_id: int, user: CurrentUser, download: bool = False) -> FileResponse:
+    """The image file; `?download=1` asks the browser to save it."""
+    found = db.call_read(tasks.image_for_owner, image_id=image_id, user_id=user.user_id)
+    path = images.locate(found.path)
+    if not path.is_file():
+        raise NotFound
+    name = f"imgapp-{found.task_id}-{found.position + 1}{path.suffix}"
+    return FileResponse(
+        path,
+        media_type=found.mime_type,
+        filename=name if download else None,
+        content_disposition_type="attachment" if download else "inline",
+        headers={"Cache-Control": "private, max-age=86400"},
+    )

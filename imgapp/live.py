@@ -1,0 +1,97 @@
+"""The live bridge: task and balance changes -> every open page of the user they concern.
+
+Signed-in pages register their tab (`live_tokens.register`); a tab counts
+while Reflex still has a socket for it (`event_namespace.token_to_sid`).
+Two sources feed the pushes:
+  * events published in this process (the in-app processor, the API, the
+    console), delivered at once;
+  * a catch-up poll of the database every `LIVE_POLL_SECONDS` for tasks of
+    connected users changed by other processes (standalone workers, other app
+    processes), so no broker is needed for correctness.
+Each push is `app.modify_state(...)`: it reaches the browser without a reload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import reflex as rx
+
+from imgapp import db, events, live_tokens
+from imgapp.models.base import utcnow
+from imgapp.services import ledger, tasks
+from imgapp.settings import get_settings
+from imgapp.state.console import ConsoleState
+
+log = logging.getLogger(__name__)
+
+
+async def push(user_id: int, snapshot: dict[str, Any]) -> int:
+    """Apply a task snapshot to each open page of the user; returns how many were reached."""
+    reached = 0
+    for token in live_tokens.connected(user_id):
+        try:
+            async with live_tokens.app().modify_state(
+                rx.BaseStateToken(ident=token, cls=ConsoleState)
+            ) as root:
+                console = await root.get_state(ConsoleState)
+                if console.user_id != user_id:
+                    continue
+                console.apply_task(snapshot)
+            reached += 1
+        except Exception:  # one closed tab must not stop the others
+            log.warning("live push to a tab failed", exc_info=True)
+    return reached
+
+
+async def _on_event(event: events.Event) -> None:
+    if event.topic == "task":
+        await push(event.user_id, event.data)
+
+
+async def _catch_up(poll_seconds: float) -> None:
+    since = utcnow()
+    while True:
+        await asyncio.sleep(poll_seconds)
+        users = live_tokens.users()
+        checked_at = utcnow()
+        if not users:
+            since = checked_at
+            continue
+        # A little overlap: a commit's updated_at can be stamped before it is visible.
+        window = since - timedelta(seconds=2)
+
+        def read(users: list[int] = users, window: object = window) -> list[tuple[int, dict]]:
+            with db.read() as session:
+                changed = tasks.changed_since(session, user_ids=users, since=window)
+                shots = tasks.snapshots(session, changed)
+                balances = {t.user_id: ledger.balance(session, user_id=t.user_id) for t in changed}
+            return [
+                (t.user_id, {**s, "balance": balances[t.user_id]})
+                for t, s in zip(changed, shots, strict=True)
+            ]
+
+        try:
+            for user_id, snapshot in await asyncio.to_thread(read):
+                await push(user_id, snapshot)
+        except Exception:
+            log.exception("live catch-up failed; retrying")
+        since = checked_at
+
+
+@contextlib.asynccontextmanager
+async def bridge(app: Any) -> AsyncIterator[None]:
+    """The Reflex lifespan task: subscribe to events and run the catch-up poll."""
+    live_tokens.attach(app)
+    unsubscribe = events.subscribe(_on_event)
+    poller = asyncio.create_task(_catch_up(get_settings().live_poll_seconds))
+    try:
+        yield
+    finally:
+        poller.cancel()
+        unsubscribe()

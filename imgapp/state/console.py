@@ -1,0 +1,285 @@
+"""Console `/console`: the generation form, the live task list and the gallery.
+
+Task rows arrive three ways and all end in `apply_task`: the page load (from
+the database), this page's own submit/cancel, and the live bridge's pushes
+(progress from the processor, other tabs, other processes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from datetime import datetime
+from typing import Any
+
+import reflex as rx
+
+from imgapp import db, formatting, i18n
+from imgapp.errors import describe
+from imgapp.models.base import utcnow
+from imgapp.services import generation, ledger, providers, tasks
+from imgapp.services.errors import ImgappError
+from imgapp.settings import get_settings
+from imgapp.state.app import AppState
+from imgapp.task_updates import publish_task
+
+RECENT_TASKS = 30
+_ACTIVE = ("pending", "processing")
+
+
+def _when(value: object) -> str:
+    return formatting.local_time(value) if isinstance(value, datetime) else ""
+
+
+def _elapsed(start: object, end: object) -> str:
+    if not isinstance(start, datetime):
+        return ""
+    stop = end if isinstance(end, datetime) else utcnow()
+    seconds = max(0, int((stop - start).total_seconds()))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def task_row(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """A snapshot reduced to what the page renders (language-neutral; see `task_rows`)."""
+    return {
+        "id": int(snapshot["id"]),
+        "status": snapshot["status"],
+        "progress": int(snapshot["progress"]),
+        "message_key": snapshot["message_key"],
+        "message_params": {k: str(v) for k, v in snapshot["message_params"].items()},
+        "prompt": snapshot["prompt"],
+        "summary": " · ".join(
+            [snapshot["model"], snapshot["size"], f"×{snapshot['n']}", snapshot["quality"]]
+        ),
+        "provider": snapshot["provider"],
+        "cost": int(snapshot["cost"]),
+        "refunded": int(snapshot["refunded"]),
+        "created": _when(snapshot["created_at"]),
+        "elapsed": _elapsed(
+            snapshot["started_at"] or snapshot["created_at"], snapshot["finished_at"]
+        ),
+        "active": snapshot["status"] in _ACTIVE,
+        "image_urls": [f"/api/images/{i}" for i in snapshot["image_ids"]],
+        "params": {
+            "prompt": snapshot["prompt"],
+            "negative_prompt": snapshot["negative_prompt"],
+            "model": snapshot["model"],
+            "size": snapshot["size"],
+            "n": int(snapshot["n"]),
+            "quality": snapshot["quality"],
+            "style": snapshot["style"],
+        },
+    }
+
+
+@dataclasses.dataclass
+class TaskRow:
+    """One task as the console shows it."""
+
+    id: int
+    status: str
+    status_label: str
+    progress: int
+    message: str
+    prompt: str
+    summary: str
+    provider: str
+    cost: int
+    refunded: int
+    created: str
+    elapsed: str
+    active: bool
+    image_urls: list[str]
+
+
+class ConsoleState(AppState):
+    """The form's values, the cost preview, the tasks and their images."""
+
+    prompt: str = ""
+    negative_prompt: str = ""
+    model: str = ""
+    size: str = "1024x1024"
+    n: str = "1"
+    quality: str = "standard"
+    style: str = "none"
+    form_error: str = ""
+    submitting: bool = False
+    request_id: str = ""
+    _rows: list[dict[str, Any]] = []
+
+    @rx.var
+    def models(self) -> list[str]:
+        """Models on offer."""
+        return generation.models()
+
+    @rx.var
+    def sizes(self) -> list[str]:
+        """Sizes on offer."""
+        return list(generation.SIZES)
+
+    @rx.var
+    def provider_name(self) -> str:
+        """Which provider new tasks run on."""
+        return providers.configured_name()
+
+    @rx.var
+    def prompt_limit(self) -> int:
+        """The longest prompt accepted."""
+        return get_settings().prompt_max_length
+
+    @rx.var
+    def cost_preview(self) -> int:
+        """What the form would cost, updated as it changes."""
+        try:
+            count = int(self.n)
+        except ValueError:
+            count = 1
+        size = self.size if self.size in generation.SIZES else "1024x1024"
+        quality = self.quality if self.quality in generation.QUALITIES else "standard"
+        return generation.SIZES[size] * generation.QUALITIES[quality] * max(1, min(4, count))
+
+    @rx.var
+    def can_afford(self) -> bool:
+        """Whether the balance covers the preview."""
+        return self.balance >= self.cost_preview
+
+    @rx.var
+    def task_rows(self) -> list[TaskRow]:
+        """Tasks with status and message in this browser's language."""
+        return [
+            TaskRow(
+                id=row["id"],
+                status=row["status"],
+                status_label=i18n.text(f"status.{row['status']}", self.lang),
+                progress=row["progress"],
+                message=i18n.text(row["message_key"], self.lang, **row["message_params"])
+                if row["message_key"]
+                else "",
+                prompt=row["prompt"],
+                summary=row["summary"],
+                provider=row["provider"],
+                cost=row["cost"],
+                refunded=row["refunded"],
+                created=row["created"],
+                elapsed=row["elapsed"],
+                active=row["active"],
+                image_urls=row["image_urls"],
+            )
+            for row in self._rows
+        ]
+
+    @rx.var
+    def gallery(self) -> list[dict[str, str]]:
+        """Every finished image, newest first."""
+        return [
+            {
+                "url": url,
+                "prompt": row["prompt"],
+                "provider": row["provider"],
+                "task": str(row["id"]),
+            }
+            for row in self._rows
+            if row["status"] == "completed"
+            for url in row["image_urls"]
+        ]
+
+    def apply_task(self, snapshot: dict[str, Any]) -> None:
+        """Insert or update one task row (newest first)."""
+        if int(snapshot.get("id") or 0) <= 0:
+            return
+        row = task_row(snapshot)
+        rows = [r for r in self._rows if r["id"] != row["id"]]
+        rows.append(row)
+        rows.sort(key=lambda r: r["id"], reverse=True)
+        self._rows = rows[:RECENT_TASKS]
+        if "balance" in snapshot:
+            self.balance = int(snapshot["balance"])
+
+    @rx.event
+    async def load(self) -> None:
+        """Tasks from the database (the truth after any reload) and a fresh form id."""
+        if not self.user_id:
+            return
+        if not self.model or self.model not in generation.models():
+            self.model = generation.models()[0]
+        self.request_id = uuid.uuid4().hex
+        self.form_error = ""
+
+        def read() -> list[dict[str, Any]]:
+            with db.read() as session:
+                return tasks.snapshots(
+                    session, tasks.recent(session, user_id=self.user_id, limit=RECENT_TASKS)
+                )
+
+        self._rows = [task_row(s) for s in await asyncio.to_thread(read)]
+
+    @rx.event
+    def set_field(self, name: str, value: str) -> None:
+        """Keep a form field (the cost preview follows)."""
+        if name in {"prompt", "negative_prompt", "model", "size", "n", "quality", "style"}:
+            setattr(self, name, value)
+            self.form_error = ""
+
+    @rx.event
+    async def submit(self) -> None:
+        """Queue the form as a task; errors appear next to the form."""
+        if self.submitting:
+            return
+        self.submitting = True
+        self.form_error = ""
+        yield
+        raw = {
+            "prompt": self.prompt,
+            "negative_prompt": self.negative_prompt,
+            "model": self.model,
+            "size": self.size,
+            "n": int(self.n) if self.n.isdigit() else self.n,
+            "quality": self.quality,
+            "style": "" if self.style == "none" else self.style,
+        }
+        try:
+            params = generation.validate(raw)
+            submitted = await asyncio.to_thread(
+                db.call,
+                tasks.submit,
+                user_id=self.user_id,
+                params=params,
+                provider=providers.configured_name(),
+                request_id=self.request_id,
+            )
+        except ImgappError as exc:
+            self.form_error = describe(exc, self.lang).message
+            self.submitting = False
+            return
+        self.request_id = uuid.uuid4().hex  # the next submit is a new task
+        self.balance = submitted.balance
+        self.submitting = False
+        await asyncio.to_thread(publish_task, submitted.task.id or 0, balance=submitted.balance)
+
+    @rx.event
+    async def cancel(self, task_id: int) -> None:
+        """Cancel one of the user's tasks; its credits come back."""
+        try:
+            await asyncio.to_thread(db.call, tasks.cancel, task_id=task_id, user_id=self.user_id)
+        except ImgappError as exc:
+            yield rx.toast.error(describe(exc, self.lang).message)
+            return
+        self.balance = await asyncio.to_thread(db.call_read, ledger.balance, user_id=self.user_id)
+        await asyncio.to_thread(publish_task, task_id, balance=self.balance)
+
+    @rx.event
+    def retry(self, task_id: int) -> None:
+        """Put a task's parameters back in the form, ready to submit again."""
+        for row in self._rows:
+            if row["id"] == task_id:
+                params = row["params"]
+                self.prompt = params["prompt"]
+                self.negative_prompt = params["negative_prompt"]
+                self.model = params["model"]
+                self.size = params["size"]
+                self.n = str(params["n"])
+                self.quality = params["quality"]
+                self.style = params["style"] or "none"
+                self.request_id = uuid.uuid4().hex
+                return
