@@ -54,6 +54,11 @@ CHROMIUM_ARGS = [
 ]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Fast tests first, the browser tests (which build and start the app) last."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
 def pytest_report_header() -> str:
     """Say which database this run uses."""
     return f"imgapp database: {DB_KIND}"

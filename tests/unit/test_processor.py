@@ -21,6 +21,7 @@ from imgapp.services.providers import (
     ProviderRejected,
 )
 from imgapp.worker import Processor
+from tests.support import aio
 from tests.support.factories import funded_user
 
 pytestmark = pytest.mark.usefixtures("engine")
@@ -59,7 +60,7 @@ async def _drain(*processors: Processor, until: float = 60.0) -> None:
 def test_a_task_runs_to_completion_with_its_images_stored():
     user = funded_user(100)
     task_id = _submit(user.id)
-    asyncio.run(_drain(Processor(provider_factory=lambda: LocalProvider(0))))
+    aio.run(_drain(Processor(provider_factory=lambda: LocalProvider(0))))
     task = _task(task_id)
     assert (task.status, task.progress, task.provider, task.attempts) == (
         "completed",
@@ -84,7 +85,7 @@ class _Failing:
 def test_a_provider_failure_fails_the_task_and_refunds_once():
     user = funded_user(100)
     task_id = _submit(user.id)
-    asyncio.run(_drain(Processor(provider_factory=_Failing)))
+    aio.run(_drain(Processor(provider_factory=_Failing)))
     task = _task(task_id)
     assert task.status == "failed"
     assert task.message == "task.msg.content_policy"
@@ -127,7 +128,7 @@ def test_cancel_while_processing_stops_the_provider_and_refunds_once(configure):
             await asyncio.sleep(0.05)
         pytest.fail("the processor kept running a cancelled task")
 
-    asyncio.run(scenario())
+    aio.run(scenario())
     task = _task(task_id)
     assert task.status == "cancelled"
     with db.read() as session:
@@ -150,7 +151,7 @@ def test_shutdown_gives_running_tasks_back_to_the_queue():
         await asyncio.to_thread(_Slow.started.wait, 10)
         await processor.shutdown()
 
-    asyncio.run(scenario())
+    aio.run(scenario())
     task = _task(task_id)
     assert (task.status, task.worker_id, task.attempts) == ("pending", None, 0)
 
@@ -176,7 +177,7 @@ def test_two_processors_run_each_of_200_tasks_exactly_once():
     ]
     first = Processor(worker_id="p1", concurrency=4, provider_factory=_Counting)
     second = Processor(worker_id="p2", concurrency=4, provider_factory=_Counting)
-    asyncio.run(_drain(first, second, until=120))
+    aio.run(_drain(first, second, until=120))
     assert sorted(_Counting.calls.values()) == [1] * 200
     with db.read() as session:
         done = session.exec(select(Task).where(Task.id.in_(ids))).all()  # type: ignore[attr-defined]

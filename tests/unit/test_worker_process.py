@@ -17,6 +17,7 @@ from imgapp.models import LedgerEntry, Task
 from imgapp.services import generation, ledger, tasks
 from imgapp.services.providers import LocalProvider
 from imgapp.worker import Processor
+from tests.support import aio
 from tests.support.factories import funded_user
 from tests.support.servers import PROJECT_ROOT
 
@@ -86,7 +87,7 @@ def test_a_task_of_a_killed_worker_is_retried_elsewhere_and_charged_once(
             await rescuer.poll_once()
             await asyncio.sleep(0.2)
 
-    asyncio.run(rescue())
+    aio.run(rescue())
     task = _task(task_id)
     assert (task.worker_id, task.attempts) == ("rescuer", 2)
     with db.read() as session:

@@ -1,0 +1,118 @@
+"""The console in Chromium: progress moves live, two tabs agree, cancel refunds live."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.support.factories import PASSWORD, unique_email
+from tests.support.servers import PROJECT_ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+def _grant(app_server, email: str, credits: int) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "imgapp",
+            "credits",
+            "grant",
+            email,
+            str(credits),
+            "--reason",
+            "e2e",
+        ],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "DATABASE_URL": app_server.database_url},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def _card(page, task_id: str):
+    return page.locator(f".task-card[data-task-id='{task_id}']")
+
+
+def test_progress_moves_live_in_two_tabs_and_cancel_refunds_live(app_server, browser_context):
+    email = unique_email("console")
+    page = browser_context.new_page()
+    page.goto(app_server.url + "/register")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("#submit")
+    expect(page.locator("#signed-in-email")).to_have_text(email)
+    _grant(app_server, email, 100)
+
+    page.goto(app_server.url + "/console")
+    other_tab = browser_context.new_page()
+    other_tab.goto(app_server.url + "/console")
+    expect(page.locator("#header-balance")).to_have_text("100")
+    expect(other_tab.locator("#task-list-empty")).to_be_visible()
+
+    page.fill("#prompt", "雪山下的小木屋, watercolour")
+    expect(page.locator("#cost-preview")).to_have_text("8")
+    page.click("#generate")
+    first = page.locator(".task-card").first
+    expect(first).to_be_visible()
+    task_id = first.get_attribute("data-task-id")
+    expect(page.locator("#header-balance")).to_have_text("92")
+
+    # Progress messages change while we watch, with no reload, in both tabs.
+    seen: set[str] = set()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(seen) < 3:
+        message = _card(page, task_id).locator(".task-message")
+        if message.count():
+            seen.add(message.inner_text())
+        time.sleep(0.1)
+    assert len(seen) >= 3, seen
+    expect(_card(other_tab, task_id)).to_be_visible()
+    expect(_card(other_tab, task_id)).to_have_attribute("data-status", "processing")
+
+    # A second task, cancelled: the credits come back in the other tab's header too.
+    page.click("#generate")
+    expect(page.locator(".task-card")).to_have_count(2)
+    second = page.locator(".task-card").first
+    second_id = second.get_attribute("data-task-id")
+    assert second_id != task_id
+    expect(other_tab.locator("#header-balance")).to_have_text("84")
+    second.locator(".task-cancel").click()
+    expect(_card(page, second_id)).to_have_attribute("data-status", "cancelled")
+    expect(_card(other_tab, second_id)).to_have_attribute("data-status", "cancelled")
+    expect(other_tab.locator("#header-balance")).to_have_text("92")
+
+    # The first finishes; its image is in the gallery of both tabs, and survives a reload.
+    expect(_card(page, task_id)).to_have_attribute("data-status", "completed", timeout=30_000)
+    expect(other_tab.locator(".gallery-item")).to_have_count(1)
+    page.reload()
+    expect(_card(page, task_id)).to_have_attribute("data-status", "completed")
+    expect(_card(page, second_id)).to_have_attribute("data-status", "cancelled")
+    image = page.locator("#gallery img").first
+    expect(image).to_have_attribute("src", re.compile(r"^/api/images/\d+$"))
+
+
+def test_form_errors_show_in_place(app_server, browser_context):
+    email = unique_email("console-err")
+    page = browser_context.new_page()
+    page.goto(app_server.url + "/register")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("#submit")
+    expect(page.locator("#signed-in-email")).to_have_text(email)
+    page.goto(app_server.url + "/console")
+    page.click("#generate")
+    expect(page.locator("#form-error")).to_have_text("请描述你想要的图片。")
+    page.fill("#prompt", "a quiet harbour")
+    page.click("#generate")
+    expect(page.locator("#form-error")).to_contain_text("点数不足")
+    expect(page.locator("#task-list-empty")).to_be_visible()
