@@ -1,4 +1,4 @@
-"""Operator commands: check-env, migrate, credits grant/check, port."""
+"""Operator commands: check-env, migrate, credits grant/check, tasks inspect/cancel/stuck, port."""
 
 from __future__ import annotations
 
@@ -97,6 +97,94 @@ def cmd_credits_check(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _when(value: object) -> str:
+    from imgapp import formatting  # noqa: PLC0415
+
+    return formatting.local_time(value) if value else "-"  # type: ignore[arg-type]
+
+
+def cmd_tasks_inspect(args: argparse.Namespace) -> int:
+    """Explain one task: parameters, timeline, money, images, and what is wrong."""
+    from imgapp import db  # noqa: PLC0415
+    from imgapp.models import Task, User  # noqa: PLC0415
+    from imgapp.models.base import utcnow  # noqa: PLC0415
+    from imgapp.services import tasks  # noqa: PLC0415
+
+    with db.read() as session:
+        task = session.get(Task, args.task_id)
+        if task is None:
+            return _fail(f"No task {args.task_id}.")
+        owner = session.get(User, task.user_id)
+        charge, refund = tasks.money_of(session, task_id=args.task_id)
+        found = tasks.images_of(session, [args.task_id])[args.task_id]
+        notes = tasks.diagnose(task, charge=charge, refund=refund, now=utcnow())
+    _out(f"task {task.id} of {owner.email if owner else task.user_id}: {task.status}")
+    _out(f"  prompt      {task.prompt[:100]!r}")
+    _out(f"  parameters  {task.model} {task.size} x{task.n} {task.quality} {task.style or ''}")
+    _out(f"  provider    {task.provider}; progress {task.progress}%; message {task.message!r}")
+    _out(f"  created     {_when(task.created_at)}")
+    _out(f"  started     {_when(task.started_at)}  (attempts {task.attempts})")
+    _out(f"  lease       {_when(task.lease_expires_at)}  worker {task.worker_id or '-'}")
+    _out(f"  finished    {_when(task.finished_at)}  cancelled {_when(task.cancelled_at)}")
+    for label, entry in (("charge", charge), ("refund", refund)):
+        if entry is None:
+            _out(f"  {label:<11} none")
+        else:
+            _out(f"  {label:<11} entry {entry.id}: {entry.amount:+} at {_when(entry.created_at)}")  # type: ignore[attr-defined]
+    _out(f"  images      {len(found)}: " + ", ".join(f"/api/images/{i.id}" for i in found))
+    if task.error:
+        _out(f"  error       {task.error[:300]}")
+    for note in notes:
+        _out(f"  -> {note}")
+    return 1 if any(n.startswith("PROBLEM") for n in notes) else 0
+
+
+def cmd_tasks_cancel(args: argparse.Namespace) -> int:
+    """Cancel a task as an operator (its owner gets the refund)."""
+    from imgapp import db  # noqa: PLC0415
+    from imgapp.errors import describe  # noqa: PLC0415
+    from imgapp.models import Task  # noqa: PLC0415
+    from imgapp.services import tasks  # noqa: PLC0415
+    from imgapp.services.errors import ImgappError  # noqa: PLC0415
+    from imgapp.task_updates import publish_task  # noqa: PLC0415
+
+    with db.read() as session:
+        task = session.get(Task, args.task_id)
+        owner = task.user_id if task else 0
+    if not owner:
+        return _fail(f"No task {args.task_id}.")
+    try:
+        refunded = db.call(tasks.cancel, task_id=args.task_id, user_id=owner)
+    except ImgappError as exc:
+        status = exc.params.get("status", "?")
+        return _fail(f"Task {args.task_id}: {describe(exc).message} (status: {status})")
+    publish_task(args.task_id)
+    _out(f"task {args.task_id} cancelled; {refunded} credits refunded to its owner.")
+    return 0
+
+
+def cmd_tasks_stuck(args: argparse.Namespace) -> int:
+    """List tasks pending too long and tasks whose processor went quiet; 1 if any."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    from imgapp import db  # noqa: PLC0415
+    from imgapp.services import tasks  # noqa: PLC0415
+
+    found = db.call_read(tasks.stuck, pending_for=timedelta(minutes=args.pending_minutes))
+    for task in found.pending:
+        _out(f"pending   task {task.id} since {_when(task.created_at)} (user {task.user_id})")
+    for task in found.expired:
+        _out(
+            f"expired   task {task.id} worker {task.worker_id} lease ended "
+            f"{_when(task.lease_expires_at)} (attempt {task.attempts})"
+        )
+    if not found.pending and not found.expired:
+        _out("No stuck tasks.")
+        return 0
+    _out("Run `python -m imgapp tasks inspect ID` for what to do.")
+    return 1
+
+
 def cmd_port(_args: argparse.Namespace) -> int:
     """Print the port the app serves on (used by the run script)."""
     _out(str(get_settings().imgapp_port))
@@ -122,6 +210,17 @@ def build_parser() -> argparse.ArgumentParser:
     grant.set_defaults(func=cmd_credits_grant)
     check = credits_sub.add_parser("check", help="verify balance == sum(entries) everywhere")
     check.set_defaults(func=cmd_credits_check)
+    task_cmd = sub.add_parser("tasks", help="diagnose and manage generation tasks")
+    task_sub = task_cmd.add_subparsers(dest="tasks_command", required=True)
+    inspect_cmd = task_sub.add_parser("inspect", help="explain a task and what is wrong")
+    inspect_cmd.add_argument("task_id", type=int)
+    inspect_cmd.set_defaults(func=cmd_tasks_inspect)
+    cancel_cmd = task_sub.add_parser("cancel", help="cancel a task; its owner is refunded")
+    cancel_cmd.add_argument("task_id", type=int)
+    cancel_cmd.set_defaults(func=cmd_tasks_cancel)
+    stuck_cmd = task_sub.add_parser("stuck", help="tasks pending too long or with lapsed leases")
+    stuck_cmd.add_argument("--pending-minutes", type=float, default=2.0)
+    stuck_cmd.set_defaults(func=cmd_tasks_stuck)
     port = sub.add_parser("port", help="print the serving port")
     port.set_defaults(func=cmd_port)
     return parser
