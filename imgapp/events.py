@@ -47,6 +47,11 @@ def _deliver(loop: asyncio.AbstractEventLoop, callback: Subscriber, event: Event
     )
 
 
+def has_subscribers() -> bool:
+    """Whether anything in this process listens (a standalone worker: nothing does)."""
+    return bool(_subscribers)
+
+
 def publish(event: Event) -> None:
     """Hand `event` to every subscriber, from any thread."""
     for loop, callback in _subscribers.copy():  # a copy: subscribers may come and go

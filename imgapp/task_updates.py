@@ -13,6 +13,8 @@ from imgapp.services import tasks
 
 def publish_task(task_id: int, *, balance: int | None = None) -> None:
     """Publish the task's current snapshot (and the owner's balance when it moved)."""
+    if not events.has_subscribers():
+        return  # pages served by other processes catch up from the database
     with db.read() as session:
         task = session.get(Task, task_id)
         if task is None:

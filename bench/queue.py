@@ -1,0 +1,258 @@
+"""Queue benchmark: jobs/s through claim -> no-op work -> complete, vs procrastinate and pgqueuer.
+
+All three run on the same durable PostgreSQL server in the same run, each on
+its own database, with the same number of no-op jobs, at 1 and 4 processor
+processes (each running up to `--concurrency` jobs at once). Time is measured
+from the moment the processors start (all jobs already queued) until the last
+job is done. Needs the bench extras: `pip install -r bench/requirements.txt`
+(`make bench` does it).
+
+    python bench/queue.py [--jobs 2000] [--processes 1,4] [--concurrency 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("SESSION_SECRET", "bench-session-secret-0123456789")
+os.environ.setdefault("TASK_POLL_SECONDS", "0.05")
+
+import psycopg  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from imgapp import db, migrations  # noqa: E402
+from imgapp.services.providers import GeneratedImage  # noqa: E402
+from tests.support.pg import PostgresServer  # noqa: E402
+
+
+class NoOp:
+    """A provider that makes nothing, instantly: the queue's own cost is what is measured."""
+
+    name = "local"
+
+    def generate(self, params, *, on_progress, is_cancelled) -> list[GeneratedImage]:  # noqa: ANN001, ARG002
+        """No images, no waiting."""
+        return []
+
+
+def _seed_imgapp(url: str, jobs: int) -> None:
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (id, email, password_hash, display_name, is_active,"
+                " created_at, updated_at, password_changed_at)"
+                " VALUES (1, 'bench@example.com', 'x', '', true, now(), now(), now())"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO ai_images_creator_tasks (user_id, prompt, negative_prompt, model, size,"
+                " n, quality, style, provider, status, progress, message, cost, refunded,"
+                " attempts, error, created_at, updated_at)"
+                " SELECT 1, 'job ' || g, '', 'bench', '512x512', 1, 'standard', '', 'local',"
+                " 'pending', 0, '', 4, 0, 0, '', now(), now() FROM generate_series(1, :n) g"
+            ),
+            {"n": jobs},
+        )
+    engine.dispose()
+
+
+def _imgapp_worker(url: str, concurrency: int, start_at: float, jobs: int) -> None:
+    from imgapp.worker import Processor  # noqa: PLC0415
+
+    db.use_engine(db.make_engine(url, pool_size=concurrency + 2))
+    processor = Processor(concurrency=concurrency, provider_factory=NoOp)
+
+    async def run() -> None:
+        while time.time() < start_at:
+            await asyncio.sleep(0.001)
+        idle_rounds = 0
+        while idle_rounds < 20:  # 20 empty polls in a row: the queue is drained
+            claimed = await processor.poll_once()
+            idle_rounds = 0 if claimed or processor.busy else idle_rounds + 1
+            await asyncio.sleep(0 if claimed else 0.005)
+
+    asyncio.run(run())
+
+
+def _done_imgapp(dsn: str) -> int:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM ai_images_creator_tasks WHERE status = 'completed'"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+
+def _procrastinate_app(dsn: str):  # noqa: ANN202
+    import procrastinate  # noqa: PLC0415
+
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=dsn))
+
+    @app.task(name="noop")
+    async def noop() -> None:
+        return None
+
+    return app, noop
+
+
+def _procrastinate_worker(dsn: str, concurrency: int, start_at: float, jobs: int) -> None:  # noqa: ARG001
+    app, _ = _procrastinate_app(dsn)
+
+    async def run() -> None:
+        async with app.open_async():
+            while time.time() < start_at:
+                await asyncio.sleep(0.001)
+            await app.run_worker_async(concurrency=concurrency, wait=False, listen_notify=False)
+
+    asyncio.run(run())
+
+
+def _seed_procrastinate(dsn: str, jobs: int) -> None:
+    app, noop = _procrastinate_app(dsn)
+
+    async def run() -> None:
+        async with app.open_async():
+            await app.schema_manager.apply_schema_async()
+            await noop.batch_defer_async(*([{}] * jobs))
+
+    asyncio.run(run())
+
+
+def _done_procrastinate(dsn: str) -> int:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded'"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+
+def _seed_pgqueuer(dsn: str, jobs: int) -> None:
+    from pgqueuer import Queries  # noqa: PLC0415
+    from pgqueuer.db import PsycopgDriver  # noqa: PLC0415
+
+    async def run() -> None:
+        conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+        queries = Queries(PsycopgDriver(conn))
+        await queries.install()
+        await queries.enqueue(["noop"] * jobs, [None] * jobs, [0] * jobs)
+        await conn.close()
+
+    asyncio.run(run())
+
+
+def _pgqueuer_worker(dsn: str, concurrency: int, start_at: float, jobs: int) -> None:  # noqa: ARG001
+    from pgqueuer import PgQueuer  # noqa: PLC0415
+    from pgqueuer.db import PsycopgDriver  # noqa: PLC0415
+
+    async def run() -> None:
+        conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+        queuer = PgQueuer(PsycopgDriver(conn))
+
+        @queuer.entrypoint("noop", concurrency_limit=concurrency)
+        async def noop(job) -> None:  # noqa: ANN001, ARG001
+            return None
+
+        while time.time() < start_at:
+            await asyncio.sleep(0.001)
+        await queuer.run(dequeue_timeout=0.05, batch_size=concurrency, mode="drain")
+        await conn.close()
+
+    asyncio.run(run())
+
+
+def _done_pgqueuer(dsn: str) -> int:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+
+def _measure(
+    worker: Callable[..., None],
+    target: str,
+    done: Callable[[str], int],
+    dsn: str,
+    processes: int,
+    concurrency: int,
+    jobs: int,
+    timeout: float,
+) -> float:
+    ctx = mp.get_context("fork")
+    start_at = time.time() + 1.0
+    procs = [
+        ctx.Process(target=worker, args=(target, concurrency, start_at, jobs), daemon=True)
+        for _ in range(processes)
+    ]
+    for proc in procs:
+        proc.start()
+    while time.time() < start_at:
+        time.sleep(0.001)
+    finished = None
+    while time.time() < start_at + timeout:
+        if done(dsn) >= jobs:
+            finished = time.time()
+            break
+        time.sleep(0.02)
+    for proc in procs:
+        proc.terminate()
+        proc.join(5)
+    if finished is None:
+        return float("nan")
+    return jobs / (finished - start_at)
+
+
+def main() -> None:
+    """Run the three queues at each process count and print jobs/s and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=2000)
+    parser.add_argument("--processes", default="1,4")
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--timeout", type=float, default=300.0)
+    args = parser.parse_args()
+
+    pg = PostgresServer(durable=True).start()
+    try:
+        print(
+            f"{args.jobs} no-op jobs, durable PostgreSQL, each process runs "
+            f"{args.concurrency} jobs at once; {os.cpu_count()} CPUs"
+        )
+        print(f"{'processes':>9} {'imgapp/s':>9} {'procrastinate/s':>16} {'pgqueuer/s':>11}"
+              f" {'vs procr.':>9} {'vs pgq.':>8}")
+        for round_no, processes in enumerate(int(p) for p in args.processes.split(",")):
+            name = f"imgapp_{round_no}"
+            url = pg.create_database(name)
+            migrations.upgrade(url)
+            _seed_imgapp(url, args.jobs)
+            ours = _measure(_imgapp_worker, url, _done_imgapp, pg.dsn(name), processes,
+                            args.concurrency, args.jobs, args.timeout)
+
+            name = f"procrastinate_{round_no}"
+            pg.create_database(name)
+            _seed_procrastinate(pg.dsn(name), args.jobs)
+            procr = _measure(_procrastinate_worker, pg.dsn(name), _done_procrastinate,
+                             pg.dsn(name), processes, args.concurrency, args.jobs, args.timeout)
+
+            name = f"pgqueuer_{round_no}"
+            pg.create_database(name)
+            _seed_pgqueuer(pg.dsn(name), args.jobs)
+            pgq = _measure(_pgqueuer_worker, pg.dsn(name), _done_pgqueuer, pg.dsn(name),
+                           processes, args.concurrency, args.jobs, args.timeout)
+            print(f"{processes:>9} {ours:>9.0f} {procr:>16.0f} {pgq:>11.0f}"
+                  f" {ours / procr:>9.2f} {ours / pgq:>8.2f}")
+    finally:
+        pg.stop()
+
+
+if __name__ == "__main__":
+    main()
