@@ -115,6 +115,7 @@ class Processor:
         self._jobs: dict[int, _Job] = {}
         self._runs: dict[int, asyncio.Task[None]] = {}
         self._stopping = False
+        self._next_recovery = 0.0
 
     @property
     def busy(self) -> int:
@@ -125,11 +126,13 @@ class Processor:
         """One round: requeue expired leases, claim what fits, start it. Returns tasks claimed."""
         if self._stopping:
             return 0
-        recovery = await asyncio.to_thread(
-            db.call, tasks.recover_expired, max_attempts=self.max_attempts
-        )
-        for task_id in recovery.requeued + recovery.failed:
-            await asyncio.to_thread(publish_task, task_id)
+        if time.monotonic() >= self._next_recovery:  # a lease lapses at most this late
+            self._next_recovery = time.monotonic() + self.lease_seconds / 3
+            recovery = await asyncio.to_thread(
+                db.call, tasks.recover_expired, max_attempts=self.max_attempts
+            )
+            for task_id in recovery.requeued + recovery.failed:
+                await asyncio.to_thread(publish_task, task_id)
         free = self.concurrency - len(self._runs)
         if free <= 0:
             return 0

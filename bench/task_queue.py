@@ -7,7 +7,7 @@ from the moment the processors start (all jobs already queued) until the last
 job is done. Needs the bench extras: `pip install -r bench/requirements.txt`
 (`make bench` does it).
 
-    python bench/queue.py [--jobs 2000] [--processes 1,4] [--concurrency 4]
+    python bench/task_queue.py [--jobs 2000] [--processes 1,4] [--concurrency 4]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,7 +137,12 @@ def _done_procrastinate(dsn: str) -> int:
         return int(row[0]) if row else 0
 
 
+_pgqueuer_jobs = 0
+
+
 def _seed_pgqueuer(dsn: str, jobs: int) -> None:
+    global _pgqueuer_jobs  # noqa: PLW0603 - what _done_pgqueuer counts down from
+    _pgqueuer_jobs = jobs
     from pgqueuer import Queries  # noqa: PLC0415
     from pgqueuer.db import PsycopgDriver  # noqa: PLC0415
 
@@ -153,6 +159,7 @@ def _seed_pgqueuer(dsn: str, jobs: int) -> None:
 def _pgqueuer_worker(dsn: str, concurrency: int, start_at: float, jobs: int) -> None:  # noqa: ARG001
     from pgqueuer import PgQueuer  # noqa: PLC0415
     from pgqueuer.db import PsycopgDriver  # noqa: PLC0415
+    from pgqueuer.domain.types import QueueExecutionMode  # noqa: PLC0415
 
     async def run() -> None:
         conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
@@ -164,18 +171,22 @@ def _pgqueuer_worker(dsn: str, concurrency: int, start_at: float, jobs: int) -> 
 
         while time.time() < start_at:
             await asyncio.sleep(0.001)
-        await queuer.run(dequeue_timeout=0.05, batch_size=concurrency, mode="drain")
+        await queuer.run(
+            dequeue_timeout=timedelta(seconds=0.05),
+            batch_size=max(1, concurrency // 2),  # pgqueuer wants concurrency >= 2 x batch
+            mode=QueueExecutionMode.continuous,
+            max_concurrent_tasks=max(2, concurrency),
+        )
         await conn.close()
 
     asyncio.run(run())
 
 
 def _done_pgqueuer(dsn: str) -> int:
+    # pgqueuer deletes a job from its queue table when it is done.
     with psycopg.connect(dsn) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'"
-        ).fetchone()
-        return int(row[0]) if row else 0
+        row = conn.execute("SELECT count(*) FROM pgqueuer").fetchone()
+        return _pgqueuer_jobs - (int(row[0]) if row else 0)
 
 
 def _measure(
@@ -227,29 +238,57 @@ def main() -> None:
             f"{args.jobs} no-op jobs, durable PostgreSQL, each process runs "
             f"{args.concurrency} jobs at once; {os.cpu_count()} CPUs"
         )
-        print(f"{'processes':>9} {'imgapp/s':>9} {'procrastinate/s':>16} {'pgqueuer/s':>11}"
-              f" {'vs procr.':>9} {'vs pgq.':>8}")
+        print(
+            f"{'processes':>9} {'imgapp/s':>9} {'procrastinate/s':>16} {'pgqueuer/s':>11}"
+            f" {'vs procr.':>9} {'vs pgq.':>8}"
+        )
         for round_no, processes in enumerate(int(p) for p in args.processes.split(",")):
             name = f"imgapp_{round_no}"
             url = pg.create_database(name)
             migrations.upgrade(url)
             _seed_imgapp(url, args.jobs)
-            ours = _measure(_imgapp_worker, url, _done_imgapp, pg.dsn(name), processes,
-                            args.concurrency, args.jobs, args.timeout)
+            ours = _measure(
+                _imgapp_worker,
+                url,
+                _done_imgapp,
+                pg.dsn(name),
+                processes,
+                args.concurrency,
+                args.jobs,
+                args.timeout,
+            )
 
             name = f"procrastinate_{round_no}"
             pg.create_database(name)
             _seed_procrastinate(pg.dsn(name), args.jobs)
-            procr = _measure(_procrastinate_worker, pg.dsn(name), _done_procrastinate,
-                             pg.dsn(name), processes, args.concurrency, args.jobs, args.timeout)
+            procr = _measure(
+                _procrastinate_worker,
+                pg.dsn(name),
+                _done_procrastinate,
+                pg.dsn(name),
+                processes,
+                args.concurrency,
+                args.jobs,
+                args.timeout,
+            )
 
             name = f"pgqueuer_{round_no}"
             pg.create_database(name)
             _seed_pgqueuer(pg.dsn(name), args.jobs)
-            pgq = _measure(_pgqueuer_worker, pg.dsn(name), _done_pgqueuer, pg.dsn(name),
-                           processes, args.concurrency, args.jobs, args.timeout)
-            print(f"{processes:>9} {ours:>9.0f} {procr:>16.0f} {pgq:>11.0f}"
-                  f" {ours / procr:>9.2f} {ours / pgq:>8.2f}")
+            pgq = _measure(
+                _pgqueuer_worker,
+                pg.dsn(name),
+                _done_pgqueuer,
+                pg.dsn(name),
+                processes,
+                args.concurrency,
+                args.jobs,
+                args.timeout,
+            )
+            print(
+                f"{processes:>9} {ours:>9.0f} {procr:>16.0f} {pgq:>11.0f}"
+                f" {ours / procr:>9.2f} {ours / pgq:>8.2f}"
+            )
     finally:
         pg.stop()
 
