@@ -34,6 +34,8 @@ from imgapp import db, migrations  # noqa: E402
 from imgapp.services.providers import GeneratedImage  # noqa: E402
 from tests.support.pg import PostgresServer  # noqa: E402
 
+_DRAINED_AFTER = 20  # empty polls in a row that mean the queue is drained
+
 
 class NoOp:
     """A provider that makes nothing, instantly: the queue's own cost is what is measured."""
@@ -57,8 +59,8 @@ def _seed_imgapp(url: str, jobs: int) -> None:
         )
         conn.execute(
             text(
-                "INSERT INTO ai_images_creator_tasks (user_id, prompt, negative_prompt, model, size,"
-                " n, quality, style, provider, status, progress, message, cost, refunded,"
+                "INSERT INTO ai_images_creator_tasks (user_id, prompt, negative_prompt, model,"
+                " size, n, quality, style, provider, status, progress, message, cost, refunded,"
                 " attempts, error, created_at, updated_at)"
                 " SELECT 1, 'job ' || g, '', 'bench', '512x512', 1, 'standard', '', 'local',"
                 " 'pending', 0, '', 4, 0, 0, '', now(), now() FROM generate_series(1, :n) g"
@@ -68,17 +70,16 @@ def _seed_imgapp(url: str, jobs: int) -> None:
     engine.dispose()
 
 
-def _imgapp_worker(url: str, concurrency: int, start_at: float, jobs: int) -> None:
+def _imgapp_worker(url: str, concurrency: int, start_at: float, _jobs: int) -> None:
     from imgapp.worker import Processor  # noqa: PLC0415
 
     db.use_engine(db.make_engine(url, pool_size=concurrency + 2))
     processor = Processor(concurrency=concurrency, provider_factory=NoOp)
 
     async def run() -> None:
-        while time.time() < start_at:
-            await asyncio.sleep(0.001)
+        await asyncio.sleep(max(0.0, start_at - time.time()))
         idle_rounds = 0
-        while idle_rounds < 20:  # 20 empty polls in a row: the queue is drained
+        while idle_rounds < _DRAINED_AFTER:
             claimed = await processor.poll_once()
             idle_rounds = 0 if claimed or processor.busy else idle_rounds + 1
             await asyncio.sleep(0 if claimed else 0.005)
@@ -106,13 +107,12 @@ def _procrastinate_app(dsn: str):  # noqa: ANN202
     return app, noop
 
 
-def _procrastinate_worker(dsn: str, concurrency: int, start_at: float, jobs: int) -> None:  # noqa: ARG001
+def _procrastinate_worker(dsn: str, concurrency: int, start_at: float, _jobs: int) -> None:
     app, _ = _procrastinate_app(dsn)
 
     async def run() -> None:
         async with app.open_async():
-            while time.time() < start_at:
-                await asyncio.sleep(0.001)
+            await asyncio.sleep(max(0.0, start_at - time.time()))
             await app.run_worker_async(concurrency=concurrency, wait=False, listen_notify=False)
 
     asyncio.run(run())
@@ -156,7 +156,7 @@ def _seed_pgqueuer(dsn: str, jobs: int) -> None:
     asyncio.run(run())
 
 
-def _pgqueuer_worker(dsn: str, concurrency: int, start_at: float, jobs: int) -> None:  # noqa: ARG001
+def _pgqueuer_worker(dsn: str, concurrency: int, start_at: float, _jobs: int) -> None:
     from pgqueuer import PgQueuer  # noqa: PLC0415
     from pgqueuer.db import PsycopgDriver  # noqa: PLC0415
     from pgqueuer.domain.types import QueueExecutionMode  # noqa: PLC0415
@@ -169,8 +169,7 @@ def _pgqueuer_worker(dsn: str, concurrency: int, start_at: float, jobs: int) -> 
         async def noop(job) -> None:  # noqa: ANN001, ARG001
             return None
 
-        while time.time() < start_at:
-            await asyncio.sleep(0.001)
+        await asyncio.sleep(max(0.0, start_at - time.time()))
         await queuer.run(
             dequeue_timeout=timedelta(seconds=0.05),
             batch_size=max(1, concurrency // 2),  # pgqueuer wants concurrency >= 2 x batch
@@ -190,6 +189,7 @@ def _done_pgqueuer(dsn: str) -> int:
 
 
 def _measure(
+    *,
     worker: Callable[..., None],
     target: str,
     done: Callable[[str], int],
@@ -243,47 +243,40 @@ def main() -> None:
             f" {'vs procr.':>9} {'vs pgq.':>8}"
         )
         for round_no, processes in enumerate(int(p) for p in args.processes.split(",")):
+            common = {
+                "processes": processes,
+                "concurrency": args.concurrency,
+                "jobs": args.jobs,
+                "timeout": args.timeout,
+            }
             name = f"imgapp_{round_no}"
             url = pg.create_database(name)
             migrations.upgrade(url)
             _seed_imgapp(url, args.jobs)
             ours = _measure(
-                _imgapp_worker,
-                url,
-                _done_imgapp,
-                pg.dsn(name),
-                processes,
-                args.concurrency,
-                args.jobs,
-                args.timeout,
+                worker=_imgapp_worker, target=url, done=_done_imgapp, dsn=pg.dsn(name), **common
             )
 
             name = f"procrastinate_{round_no}"
             pg.create_database(name)
             _seed_procrastinate(pg.dsn(name), args.jobs)
             procr = _measure(
-                _procrastinate_worker,
-                pg.dsn(name),
-                _done_procrastinate,
-                pg.dsn(name),
-                processes,
-                args.concurrency,
-                args.jobs,
-                args.timeout,
+                worker=_procrastinate_worker,
+                target=pg.dsn(name),
+                done=_done_procrastinate,
+                dsn=pg.dsn(name),
+                **common,
             )
 
             name = f"pgqueuer_{round_no}"
             pg.create_database(name)
             _seed_pgqueuer(pg.dsn(name), args.jobs)
             pgq = _measure(
-                _pgqueuer_worker,
-                pg.dsn(name),
-                _done_pgqueuer,
-                pg.dsn(name),
-                processes,
-                args.concurrency,
-                args.jobs,
-                args.timeout,
+                worker=_pgqueuer_worker,
+                target=pg.dsn(name),
+                done=_done_pgqueuer,
+                dsn=pg.dsn(name),
+                **common,
             )
             print(
                 f"{processes:>9} {ours:>9.0f} {procr:>16.0f} {pgq:>11.0f}"
