@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.browser import grant, sign_up
 from tests.support.factories import PASSWORD, unique_email
-from tests.support.servers import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -23,35 +20,8 @@ def _signed_up(app_server, browser_context, prefix: str):
     """A new account, signed in, on its dashboard."""
     email = unique_email(prefix)
     page = browser_context.new_page()
-    page.goto(app_server.url + "/register")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("#submit")
-    expect(page.locator("#signed-in-email")).to_have_text(email)
+    sign_up(page, app_server, email)
     return page, email
-
-
-def _grant(app_server, email: str, credits: int) -> None:
-    # The operator command, run against the e2e app's own database.
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "imgapp",
-            "credits",
-            "grant",
-            email,
-            str(credits),
-            "--reason",
-            "e2e",
-        ],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "DATABASE_URL": app_server.database_url},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
 
 
 def _user_id(app_server, page) -> int:
@@ -65,7 +35,7 @@ def test_dashboard_shows_balance_value_usage_and_transactions(app_server, browse
     expect(page.locator("#dashboard-balance")).to_have_text("0")
     expect(page.locator("#recent-usage-empty")).to_be_visible()
 
-    _grant(app_server, email, 200)
+    grant(app_server, email, 200)
     deduct = httpx.post(
         app_server.url + "/api/billing/deduct",
         json={
@@ -89,7 +59,7 @@ def test_dashboard_shows_balance_value_usage_and_transactions(app_server, browse
 
 def test_account_profile_email_password_and_statement(app_server, browser_context, tmp_path):
     page, email = _signed_up(app_server, browser_context, "acct")
-    _grant(app_server, email, 50)
+    grant(app_server, email, 50)
     page.goto(app_server.url + "/account")
     expect(page.locator("#account-entries")).to_contain_text("+50")
 

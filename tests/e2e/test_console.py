@@ -2,41 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.factories import PASSWORD, unique_email
-from tests.support.servers import PROJECT_ROOT
+from tests.support.browser import grant, sign_up
+from tests.support.factories import unique_email
 
 pytestmark = pytest.mark.e2e
-
-
-def _grant(app_server, email: str, credits: int) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "imgapp",
-            "credits",
-            "grant",
-            email,
-            str(credits),
-            "--reason",
-            "e2e",
-        ],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "DATABASE_URL": app_server.database_url},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
 
 
 def _card(page, task_id: str):
@@ -46,12 +21,8 @@ def _card(page, task_id: str):
 def test_progress_moves_live_in_two_tabs_and_cancel_refunds_live(app_server, browser_context):
     email = unique_email("console")
     page = browser_context.new_page()
-    page.goto(app_server.url + "/register")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("#submit")
-    expect(page.locator("#signed-in-email")).to_have_text(email)
-    _grant(app_server, email, 100)
+    sign_up(page, app_server, email)
+    grant(app_server, email, 100)
 
     page.goto(app_server.url + "/console")
     other_tab = browser_context.new_page()
@@ -104,11 +75,7 @@ def test_progress_moves_live_in_two_tabs_and_cancel_refunds_live(app_server, bro
 def test_form_errors_show_in_place(app_server, browser_context):
     email = unique_email("console-err")
     page = browser_context.new_page()
-    page.goto(app_server.url + "/register")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("#submit")
-    expect(page.locator("#signed-in-email")).to_have_text(email)
+    sign_up(page, app_server, email)
     page.goto(app_server.url + "/console")
     page.click("#generate")
     expect(page.locator("#form-error")).to_have_text("请描述你想要的图片。")

@@ -1,0 +1,44 @@
+"""Steps the browser tests share: signing up in the page, granting credits as an operator."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from playwright.sync_api import Page, expect
+
+from tests.support.factories import PASSWORD
+from tests.support.servers import PROJECT_ROOT, AppProcess
+
+
+def sign_up(page: Page, app: AppProcess, email: str) -> None:
+    """Register through the sign-up form and wait for the signed-in shell."""
+    page.goto(app.url + "/register")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("#submit")
+    expect(page.locator("#signed-in-email")).to_have_text(email)
+
+
+def grant(app: AppProcess, email: str, credits: int) -> None:
+    """`python -m imgapp credits grant`, against the app's own database."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "imgapp",
+            "credits",
+            "grant",
+            email,
+            str(credits),
+            "--reason",
+            "e2e",
+        ],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "DATABASE_URL": app.database_url},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
