@@ -39,6 +39,15 @@ class AccountState(AppState):
     def _message(self, exc: ImgappError) -> str:
         return describe(exc, self.lang).message
 
+    async def _confirm_password(self, form: dict[str, Any]) -> None:
+        """Raise `WrongPassword` unless the form's current password is right."""
+        await asyncio.to_thread(
+            db.call_read,
+            accounts.check_password,
+            user_id=self.user_id,
+            password=str(form.get("current_password", "")),
+        )
+
     @rx.event
     async def load(self) -> None:
         """Recent billing and a default statement range (this month so far)."""
@@ -77,12 +86,7 @@ class AccountState(AppState):
         """Move the account to a new address after the current password is confirmed."""
         self.email_ok, self.email_error = False, ""
         try:
-            await asyncio.to_thread(
-                db.call_read,
-                accounts.check_password,
-                user_id=self.user_id,
-                password=str(form.get("current_password", "")),
-            )
+            await self._confirm_password(form)
             user = await asyncio.to_thread(
                 db.call,
                 accounts.change_email,
@@ -102,12 +106,7 @@ class AccountState(AppState):
         self.password_ok, self.password_error = False, ""
         new_password = str(form.get("new_password", ""))
         try:
-            await asyncio.to_thread(
-                db.call_read,
-                accounts.check_password,
-                user_id=self.user_id,
-                password=str(form.get("current_password", "")),
-            )
+            await self._confirm_password(form)
             passwords.check_policy(new_password)
             new_hash = await asyncio.to_thread(passwords.hash_password, new_password)
             ended = await asyncio.to_thread(
