@@ -173,10 +173,24 @@ def read() -> Iterator[Session]:
     """A read-only unit of work that never takes the SQLite write lock."""
     engine = get_engine()
     if is_sqlite(engine):
-        engine = engine.execution_options(sqlite_begin="DEFERRED")
+        engine = _deferred(engine)
     # Closing the session rolls back the transaction it began on first use.
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+_deferred_engines: dict[int, tuple[Engine, Engine]] = {}
+
+
+def _deferred(engine: Engine) -> Engine:
+    """The engine's read-only twin on SQLite (BEGIN DEFERRED), made once per engine."""
+    known = _deferred_engines.get(id(engine))
+    if known is None or known[0] is not engine:  # ids are reused after an engine is gone
+        known = _deferred_engines[id(engine)] = (
+            engine,
+            engine.execution_options(sqlite_begin="DEFERRED"),
+        )
+    return known[1]
 
 
 def call(fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs) -> T:

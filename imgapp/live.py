@@ -70,7 +70,9 @@ async def _catch_up(poll_seconds: float) -> None:
             with db.read() as session:
                 changed = tasks.changed_since(session, user_ids=users, since=window)
                 shots = tasks.snapshots(session, changed)
-                balances = {t.user_id: ledger.balance(session, user_id=t.user_id) for t in changed}
+                balances = {
+                    u: ledger.balance(session, user_id=u) for u in {t.user_id for t in changed}
+                }
             return [
                 (t.user_id, {**s, "balance": balances[t.user_id]})
                 for t, s in zip(changed, shots, strict=True)

@@ -34,24 +34,11 @@ from imgapp import db
 from imgapp.models import Task
 from imgapp.models.base import require_id
 from imgapp.services import images, ledger, providers, tasks
-from imgapp.services.generation import Params
 from imgapp.services.providers import Cancelled, Provider, ProviderError
 from imgapp.settings import assert_startable, get_settings
 from imgapp.task_updates import publish_task
 
 log = logging.getLogger(__name__)
-
-
-def _params(task: Task) -> Params:
-    return Params(
-        prompt=task.prompt,
-        negative_prompt=task.negative_prompt,
-        model=task.model,
-        size=task.size,
-        n=task.n,
-        quality=task.quality,
-        style=task.style,
-    )
 
 
 @dataclass
@@ -182,7 +169,7 @@ class Processor:
         try:
             made = await asyncio.to_thread(
                 provider.generate,
-                _params(job.task),
+                tasks.params_of(job.task),
                 on_progress=job.on_progress,
                 is_cancelled=job.is_cancelled,
             )

@@ -48,6 +48,19 @@ class Submitted:
     replayed: bool
 
 
+def params_of(task: Task) -> Params:
+    """The generation parameters a task was submitted with."""
+    return Params(
+        prompt=task.prompt,
+        negative_prompt=task.negative_prompt,
+        model=task.model,
+        size=task.size,
+        n=task.n,
+        quality=task.quality,
+        style=task.style,
+    )
+
+
 def _by_request(session: Session, user_id: int, request_id: str) -> Task | None:
     return session.exec(
         select(Task).where(Task.user_id == user_id, Task.client_request_id == request_id)
