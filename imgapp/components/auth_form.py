@@ -30,6 +30,9 @@ def email_field() -> rx.Component:
             required=True,
             auto_complete="email",
             default_value=AuthFormState.email,
+            # The tab's state outlives the redirect back here; a new key remounts the
+            # uncontrolled input so it shows this attempt's email, not the first one's.
+            key=AuthFormState.email,
             max_length=254,
             size="3",
         ),

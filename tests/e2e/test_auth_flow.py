@@ -98,3 +98,14 @@ def test_language_switch_persists_in_this_browser(app_server, browser_context):
     _sign_up(page, base, unique_email("lang"))
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     expect(page.get_by_role("link", name="Console")).to_be_visible()
+
+
+def test_the_form_keeps_the_latest_attempts_email(app_server, browser_context):
+    page = browser_context.new_page()
+    page.goto(app_server.url + "/login")
+    for email in ("first@example.com", "second@example.com"):
+        page.fill("#email", email)
+        page.fill("#password", "wrong password")
+        page.click("#submit")
+        expect(page.locator("#form-error")).to_be_visible()
+        expect(page.locator("#email")).to_have_value(email)
