@@ -3,11 +3,11 @@
 Starts a durable PostgreSQL server (fsync and synchronous_commit on, as in
 production), then for each concurrency level runs
   - pgbench's built-in simple-update script (`-N`) on its own database, and
-  - N processes each calling `db.call(ledger.charge, ...)` in a loop on
+  - N clients each calling `ledger.charge_committed(...)` in a loop on
     random accounts among 1,000, one transaction per charge,
 and prints both rates and their ratio. Ends with the ledger invariant check.
 
-    python bench/ledger.py [--seconds 10] [--clients 1,16] [--rounds 3]
+    python bench/ledger.py [--seconds 10] [--clients 1,16] [--rounds 5] [--processes N]
 
 The two alternate for `--rounds` rounds at each level; the medians are
 printed, and the median of the per-round ratios.
@@ -77,8 +77,7 @@ def _charge_loop(deadline: float, tag: str) -> int:
     rng = random.Random(tag)
     done = 0
     while time.time() < deadline:
-        db.call(
-            ledger.charge,
+        ledger.charge_committed(
             user_id=rng.randint(1, ACCOUNTS),
             credits=1,
             key=f"bench:{tag}:{done}",
@@ -101,19 +100,19 @@ def _charger(  # noqa: PLR0917 - a process entry point takes positional args
         out.put(sum(counts))
 
 
-def layout(clients: int) -> tuple[int, int]:
+def layout(clients: int, processes: int = 0) -> tuple[int, int]:
     """(processes, threads each): one process per CPU, as the app would be deployed.
 
-    Measured here with 16 clients: 2x8 gave 2,355/s, 8x2 2,145/s, 4x4 1,860/s,
-    16x1 1,644/s (pgbench moved with the disk in step; the ratios stayed 0.32-0.35).
+    Ratios measured here with 16 clients (five rounds each): 2x8 0.52, 4x4 0.45,
+    16x1 0.50-0.55; `--processes` picks another layout.
     """
-    processes = max(1, min(clients, os.cpu_count() or 1))
+    processes = max(1, min(clients, processes or os.cpu_count() or 1))
     return processes, -(-clients // processes)
 
 
-def imgapp_rate(url: str, clients: int, seconds: float, round_no: int) -> float:
+def imgapp_rate(url: str, clients: int, seconds: float, round_no: int, processes: int) -> float:
     """Charges per second with `clients` concurrent transactions."""
-    processes, threads = layout(clients)
+    processes, threads = layout(clients, processes)
     ctx = mp.get_context("fork")
     out: mp.Queue = ctx.Queue()
     start_at = time.time() + 1.0
@@ -166,7 +165,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", default="1,16")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved; medians reported")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved; medians reported")
+    parser.add_argument(
+        "--processes", type=int, default=0, help="client processes (default: one per CPU)"
+    )
     args = parser.parse_args()
     levels = [int(c) for c in args.clients.split(",")]
 
@@ -209,10 +211,12 @@ def main() -> None:
             bases, ours_list = [], []
             for r in range(args.rounds):
                 bases.append(pgbench_rate(pg, clients, args.seconds))
-                ours_list.append(imgapp_rate(url, clients, args.seconds, n * 100 + r))
+                ours_list.append(
+                    imgapp_rate(url, clients, args.seconds, n * 100 + r, args.processes)
+                )
             ratios = [o / b for o, b in zip(ours_list, bases, strict=True)]
             base, ours = statistics.median(bases), statistics.median(ours_list)
-            processes, threads = layout(clients)
+            processes, threads = layout(clients, args.processes)
             print(
                 f"{clients:>8} {base:>15.0f} {ours:>17.0f} {statistics.median(ratios):>6.2f}"
                 f"  {processes} process(es) x {threads} thread(s);"

@@ -34,8 +34,6 @@ from imgapp import db, migrations  # noqa: E402
 from imgapp.services.providers import GeneratedImage  # noqa: E402
 from tests.support.pg import PostgresServer  # noqa: E402
 
-_DRAINED_AFTER = 20  # empty polls in a row that mean the queue is drained
-
 
 class NoOp:
     """A provider that makes nothing, instantly: the queue's own cost is what is measured."""
@@ -71,18 +69,16 @@ def _seed_imgapp(url: str, jobs: int) -> None:
 
 
 def _imgapp_worker(url: str, concurrency: int, start_at: float, _jobs: int) -> None:
-    from imgapp.worker import Processor  # noqa: PLC0415
+    """The production loop: `worker.start`, as `python -m imgapp.worker` runs it."""
+    from imgapp import worker  # noqa: PLC0415
 
     db.use_engine(db.make_engine(url, pool_size=concurrency + 2))
-    processor = Processor(concurrency=concurrency, provider_factory=NoOp)
+    processor = worker.Processor(concurrency=concurrency, provider_factory=NoOp)
 
     async def run() -> None:
         await asyncio.sleep(max(0.0, start_at - time.time()))
-        idle_rounds = 0
-        while idle_rounds < _DRAINED_AFTER:
-            claimed = await processor.poll_once()
-            idle_rounds = 0 if claimed or processor.busy else idle_rounds + 1
-            await asyncio.sleep(0 if claimed else 0.005)
+        worker.start(processor)
+        await asyncio.Event().wait()  # until the parent terminates this process
 
     asyncio.run(run())
 

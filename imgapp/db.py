@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Engine, Row, Table, TextClause, create_engine, event
+from sqlalchemy import Dialect, Engine, Row, Table, TextClause, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -129,19 +129,76 @@ class DriverStatement:
         self._statement = statement
         self._compiled: dict[str, str] = {}
 
-    def first(self, session: Session, params: dict[str, Any]) -> tuple[Any, ...] | None:
-        """Execute with `params` and return the first row."""
-        connection = session.connection()  # joins (or begins) the session's transaction
-        dialect = connection.dialect
+    def sql(self, dialect: Dialect) -> str:
+        """The statement as the driver takes it for `dialect`."""
         sql = self._compiled.get(dialect.name)
         if sql is None:
             sql = self._compiled[dialect.name] = str(self._statement.compile(dialect=dialect))
+        return sql
+
+    def first(self, session: Session, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """Execute with `params` in the session's transaction and return the first row."""
+        connection = session.connection()  # joins (or begins) the session's transaction
         cursor = connection.connection.cursor()
         try:
-            cursor.execute(sql, params)
+            cursor.execute(self.sql(connection.dialect), params)
             return cursor.fetchone()
         finally:
             cursor.close()
+
+
+class StatementRefused(Exception):
+    """The database refused a statement run by `run_alone` (an integrity error): it did nothing."""
+
+
+_autocommit_engines: dict[int, tuple[Engine, Engine]] = {}
+
+
+def _autocommit_twin(engine: Engine) -> Engine:
+    """A second pool on the same database whose connections autocommit, made once per engine.
+
+    No transaction is ever open on them, so the pool skips the reset (a
+    ROLLBACK) when a connection comes back; disposed with its engine.
+    """
+    known = _autocommit_engines.get(id(engine))
+    if known is None or known[0] is not engine:  # ids are reused after an engine is gone
+        with _lock:
+            twin = create_engine(
+                engine.url,
+                isolation_level="AUTOCOMMIT",
+                pool_reset_on_return=None,
+                pool_size=engine.pool.size(),  # type: ignore[attr-defined]
+                max_overflow=engine.pool._max_overflow,  # type: ignore[attr-defined]  # noqa: SLF001
+                pool_recycle=engine.pool._recycle,  # noqa: SLF001
+                pool_pre_ping=engine.pool._pre_ping,  # noqa: SLF001
+            )
+            event.listen(engine, "engine_disposed", lambda _engine: twin.dispose())
+            known = _autocommit_engines[id(engine)] = (engine, twin)
+    return known[1]
+
+
+def run_alone(statement: DriverStatement, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    """Run one statement as a transaction of its own and return its first row.
+
+    The statement goes to a pooled DB-API connection in autocommit mode: one
+    round trip, no Session or Connection around it (a third of the client CPU
+    of `call`). A single statement is atomic, so it commits whole or not at
+    all; an integrity error (say, a UNIQUE key taken) raises `StatementRefused`.
+    PostgreSQL only: SQLite's writers take `BEGIN IMMEDIATE` through `call`.
+    """
+    engine = _autocommit_twin(get_engine())
+    pooled = engine.raw_connection()
+    try:
+        cursor = pooled.cursor()
+        try:
+            cursor.execute(statement.sql(engine.dialect), params)
+            return cursor.fetchone()
+        except engine.dialect.loaded_dbapi.IntegrityError as exc:
+            raise StatementRefused(str(exc)) from exc
+        finally:
+            cursor.close()
+    finally:
+        pooled.close()
 
 
 def get_engine() -> Engine:

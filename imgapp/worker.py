@@ -2,7 +2,7 @@
 
 Runs inside the app (a Reflex lifespan task starts it) and as its own process:
 
-    python -m imgapp.worker [--concurrency N] [--poll SECONDS] [--worker-id ID]
+    python -m imgapp.worker [--concurrency N] [--worker-id ID]
 
 Any number may run at once, in any processes: a task is claimed by exactly one
 processor (SKIP LOCKED / BEGIN IMMEDIATE) and held by a lease the processor
@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from imgapp import db
+from imgapp import db, events
 from imgapp.models import Task
 from imgapp.models.base import require_id
 from imgapp.services import images, ledger, providers, tasks
@@ -103,6 +103,11 @@ class Processor:
         self._runs: dict[int, asyncio.Task[None]] = {}
         self._stopping = False
         self._next_recovery = 0.0
+        self._claiming: asyncio.Lock | None = None
+        self._queue_had_more = False
+        self._refill: asyncio.Task[int] | None = None
+        self._completions: list[tuple[tasks.Completion, asyncio.Future[bool]]] = []
+        self._recorder: asyncio.Task[None] | None = None
 
     @property
     def busy(self) -> int:
@@ -113,27 +118,42 @@ class Processor:
         """One round: requeue expired leases, claim what fits, start it. Returns tasks claimed."""
         if self._stopping:
             return 0
-        if time.monotonic() >= self._next_recovery:  # a lease lapses at most this late
-            self._next_recovery = time.monotonic() + self.lease_seconds / 3
-            recovery = await asyncio.to_thread(
-                db.call, tasks.recover_expired, max_attempts=self.max_attempts
+        if self._claiming is None:
+            self._claiming = asyncio.Lock()
+        async with self._claiming:  # the scheduled poll and a refill never claim side by side
+            if time.monotonic() >= self._next_recovery:  # a lease lapses at most this late
+                self._next_recovery = time.monotonic() + self.lease_seconds / 3
+                recovery = await asyncio.to_thread(
+                    db.call, tasks.recover_expired, max_attempts=self.max_attempts
+                )
+                for task_id in recovery.requeued + recovery.failed:
+                    await _announce(task_id)
+            free = self.concurrency - len(self._runs)
+            if free <= 0:
+                return 0
+            claimed = await asyncio.to_thread(
+                db.call,
+                tasks.claim,
+                worker_id=self.worker_id,
+                limit=free,
+                lease_seconds=self.lease_seconds,
             )
-            for task_id in recovery.requeued + recovery.failed:
-                await asyncio.to_thread(publish_task, task_id)
-        free = self.concurrency - len(self._runs)
-        if free <= 0:
-            return 0
-        claimed = await asyncio.to_thread(
-            db.call,
-            tasks.claim,
-            worker_id=self.worker_id,
-            limit=free,
-            lease_seconds=self.lease_seconds,
-        )
-        for task in claimed:
-            task_id = require_id(task.id)
-            self._runs[task_id] = asyncio.create_task(self._run(task), name=f"task-{task_id}")
-        return len(claimed)
+            for task in claimed:
+                task_id = require_id(task.id)
+                self._runs[task_id] = asyncio.create_task(self._run(task), name=f"task-{task_id}")
+            self._queue_had_more = len(claimed) == free
+            return len(claimed)
+
+    def _claim_again_soon(self) -> None:
+        """A slot came free: claim at once rather than at the next poll, while work may wait.
+
+        Only after a claim that filled every slot (so the queue likely has more);
+        an idle queue is left to the scheduled poll.
+        """
+        if self._stopping or (self._refill is not None and not self._refill.done()):
+            return
+        self._refill = asyncio.create_task(self.poll_once())
+        self._refill.add_done_callback(_log_failure)
 
     async def _heartbeat(self, job: _Job) -> None:
         while not job.stop.is_set():
@@ -153,7 +173,7 @@ class Processor:
         self._jobs[job.task_id] = job
         heartbeat = asyncio.create_task(self._heartbeat(job))
         try:
-            await asyncio.to_thread(publish_task, job.task_id)
+            await _announce(job.task_id)
             await self._generate(job)
         except Exception:
             log.exception("task %s: unexpected error", job.task_id)
@@ -163,6 +183,8 @@ class Processor:
             heartbeat.cancel()
             self._jobs.pop(job.task_id, None)
             self._runs.pop(job.task_id, None)
+            if self._queue_had_more:
+                self._claim_again_soon()
 
     async def _generate(self, job: _Job) -> None:
         provider = self.provider_factory()
@@ -178,23 +200,55 @@ class Processor:
                 await asyncio.to_thread(
                     db.call, tasks.release, task_id=job.task_id, worker_id=self.worker_id
                 )
-                await asyncio.to_thread(publish_task, job.task_id)
+                await _announce(job.task_id)
             return  # cancelled by its owner (already refunded) or taken over after our lease lapsed
         except ProviderError as exc:
             await self._fail(job, str(exc), exc.message_key)
             return
-        stored = await asyncio.to_thread(self._store, job, made)
-        kept = await asyncio.to_thread(
-            db.call,
-            tasks.complete,
-            task_id=job.task_id,
-            worker_id=self.worker_id,
-            provider=provider.name,
-            images=stored,
-        )
+        stored = await asyncio.to_thread(self._store, job, made) if made else []
+        kept = await self._record(tasks.Completion(job.task_id, provider.name, stored))
         if not kept:  # cancelled while the last image was being made: keep nothing
             await asyncio.to_thread(images.delete, stored)
-        await asyncio.to_thread(publish_task, job.task_id)
+        await _announce(job.task_id)
+
+    async def _record(self, completion: tasks.Completion) -> bool:
+        """Record a completion; those that finish together share one transaction.
+
+        The first waits for no one: whatever finishes while its commit is on
+        the way goes into the next one (group commit, as PostgreSQL does).
+        """
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._completions.append((completion, done))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_pending())
+        return await done
+
+    async def _record_pending(self) -> None:
+        while self._completions:
+            batch, self._completions = self._completions, []
+            try:
+                kept = await asyncio.to_thread(
+                    db.call,
+                    tasks.complete_many,
+                    worker_id=self.worker_id,
+                    completions=[completion for completion, _ in batch],
+                )
+            except Exception:  # noqa: BLE001 - one bad row must not sink the others: one by one
+                kept = [await self._record_alone(completion) for completion, _ in batch]
+            for (_, done), outcome in zip(batch, kept, strict=True):
+                if isinstance(outcome, BaseException):
+                    done.set_exception(outcome)
+                else:
+                    done.set_result(outcome)
+
+    async def _record_alone(self, completion: tasks.Completion) -> bool | BaseException:
+        try:
+            kept = await asyncio.to_thread(
+                db.call, tasks.complete_many, worker_id=self.worker_id, completions=[completion]
+            )
+        except Exception as exc:  # noqa: BLE001 - handed to the task that waits for it
+            return exc
+        return kept[0]
 
     def _store(self, job: _Job, made: list[providers.GeneratedImage]) -> list[tasks.StoredImage]:
         return [
@@ -211,11 +265,11 @@ class Processor:
             error=error,
             message=tasks.encode_message(message_key),
         )
-        if refunded is not None:
+        if refunded is not None and events.has_subscribers():
             balance = await asyncio.to_thread(
                 db.call_read, ledger.balance, user_id=job.task.user_id
             )
-            await asyncio.to_thread(publish_task, job.task_id, balance=balance)
+            await _announce(job.task_id, balance=balance)
 
     async def shutdown(self, grace_seconds: float = 30.0) -> None:
         """Stop claiming, give back every task still running, wait for them to let go."""
@@ -225,6 +279,17 @@ class Processor:
             job.stop.set()
         if self._runs:
             await asyncio.wait(list(self._runs.values()), timeout=grace_seconds)
+
+
+async def _announce(task_id: int, *, balance: int | None = None) -> None:
+    """Publish the task to this process's open pages (nothing to do in a standalone worker)."""
+    if events.has_subscribers():
+        await asyncio.to_thread(publish_task, task_id, balance=balance)
+
+
+def _log_failure(task: asyncio.Task[int]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("claiming failed", exc_info=task.exception())
 
 
 _in_app: Processor | None = None
@@ -253,9 +318,20 @@ async def in_app(app: object) -> AsyncIterator[None]:  # noqa: ARG001 - Reflex p
         await processor.shutdown()
 
 
+class _SkipOverlappingPolls(logging.Filter):
+    """A poll still running at the next tick makes APScheduler skip that tick: meant, not news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances" not in record.getMessage()
+
+
+_scheduler_log = logging.getLogger("imgapp.worker.scheduler")
+_scheduler_log.addFilter(_SkipOverlappingPolls())
+
+
 def start(processor: Processor) -> AsyncIOScheduler:
     """Run `processor.poll_once` every TASK_POLL_SECONDS on the current event loop."""
-    scheduler = AsyncIOScheduler()
+    scheduler = AsyncIOScheduler(logger=_scheduler_log)
     scheduler.add_job(
         processor.poll_once,
         "interval",

@@ -19,7 +19,7 @@ from imgapp.api.internal import InternalKey
 from imgapp.api.responses import request_lang
 from imgapp.errors import describe
 from imgapp.models import LedgerEntry, UsageLog
-from imgapp.services import accounts, ledger
+from imgapp.services import ledger
 from imgapp.services.errors import InsufficientCredits, NotFound, ValidationFailed
 
 router = APIRouter(prefix="/api/billing", tags=["billing"])
@@ -135,15 +135,8 @@ def _deduct(data: dict[str, Any]) -> ledger.Movement:
     amount = _positive_int(data, "amount")
     key = _text(data, "idempotency_key", CALLER_KEY_MAX_LENGTH)
     reason = _text(data, "reason", REASON_MAX_LENGTH)
-    with db.transaction() as session:
-        try:
-            accounts.get_user(session, user_id=user_id)
-        except NotFound as exc:
-            raise ValidationFailed(
-                "unknown_user", "`user_id` does not match any user.", field="user_id"
-            ) from exc
-        return ledger.charge(
-            session,
+    try:
+        return ledger.charge_committed(
             user_id=user_id,
             credits=amount,
             key=_DEDUCT_PREFIX + key,
@@ -151,6 +144,10 @@ def _deduct(data: dict[str, Any]) -> ledger.Movement:
             reference=ledger.Reference("api", key[:64]),
             description=reason,
         )
+    except NotFound as exc:  # every user has an account, so: no such user
+        raise ValidationFailed(
+            "unknown_user", "`user_id` does not match any user.", field="user_id"
+        ) from exc
 
 
 @router.post(

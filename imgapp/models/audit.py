@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, text
+from sqlalchemy import JSON, Column, Index, Integer, text
 from sqlmodel import Field, SQLModel
 
 from imgapp.models.base import BigIntKey, UTCDateTime, utcnow
@@ -38,10 +38,9 @@ class AuditLog(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigIntKey, primary_key=True))
-    actor_user_id: int | None = Field(
-        default=None,
-        sa_column=Column(Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
-    )
+    # A fact about the past, so no foreign key: it must not be rewritten (SET NULL)
+    # or block anything, and checking it would cost every audited event.
+    actor_user_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     action: str = Field(max_length=64, nullable=False)
     target: str = Field(default="", max_length=255, nullable=False)
     ip: str = Field(default="", max_length=45, nullable=False)

@@ -115,9 +115,10 @@ class UsageLog(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigIntKey, primary_key=True))
-    user_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("users.id", ondelete="RESTRICT"), nullable=False)
-    )
+    # The user of the ledger entry below, copied for the usage report's index.
+    # No foreign key of its own: the entry's already proves the user exists, and
+    # a second check would cost every charge (migration 0005).
+    user_id: int = Field(sa_column=Column(Integer, nullable=False))
     # One usage row per charge entry: both are written by the same statement.
     ledger_entry_id: int = Field(
         sa_column=Column(

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, literal, select, text, update
 from sqlmodel import Session, col
 
+from imgapp import db
 from imgapp.db import DriverStatement, InsertUnlessExists
 from imgapp.models.base import utcnow
 from imgapp.models.billing import (
@@ -297,8 +298,7 @@ def _write_stepwise(session: Session, w: _Write) -> tuple[int | None, int | None
 # (one round trip instead of four; the ledger's hot path). Each later step
 # reads the row the step before returned, so a refused debit or a taken key
 # writes nothing further. Tests run both paths: SQLite takes the stepwise one.
-_WRITE_AT_ONCE = DriverStatement(
-    text("""
+_WRITE_TEMPLATE = """
 WITH moved AS (
     UPDATE billing_accounts SET balance = balance + :delta, updated_at = :now
     WHERE user_id = :uid AND balance + :delta >= 0
@@ -307,8 +307,7 @@ WITH moved AS (
     INSERT INTO ledger_entries (user_id, amount, balance_after, kind, reference_type,
                                 reference_id, idempotency_key, description, created_at)
     SELECT :uid, :delta, moved.balance, :kind, :rtype, :rid, :key, :descr, :now FROM moved
-    ON CONFLICT (idempotency_key) DO NOTHING
-    RETURNING id, balance_after
+{on_conflict}    RETURNING id, balance_after
 ), used AS (
     INSERT INTO usage_logs (user_id, ledger_entry_id, task_id, model, size, image_count,
                             credits, description, created_at)
@@ -325,38 +324,47 @@ WITH moved AS (
     FROM entry
 )
 SELECT (SELECT balance FROM moved) AS balance, (SELECT id FROM entry) AS entry_id
-""")
+"""
+_WRITE_AT_ONCE = DriverStatement(
+    text(_WRITE_TEMPLATE.format(on_conflict="    ON CONFLICT (idempotency_key) DO NOTHING\n"))
 )
+# The same as a transaction of its own (`charge_committed`): a key already taken
+# makes the INSERT fail, which undoes the whole statement, debit included.
+_WRITE_ALONE = DriverStatement(text(_WRITE_TEMPLATE.format(on_conflict="")))
 
 
-def _write_at_once(session: Session, w: _Write) -> tuple[int | None, int | None]:
+def _at_once_params(w: _Write) -> dict[str, Any]:
     usage = w.usage or Usage()
-    row = _WRITE_AT_ONCE.first(
-        session,
-        {
-            "uid": w.user_id,
-            "delta": w.amount,
-            "now": w.now,
-            "kind": w.kind.value,
-            "rtype": w.reference.type[:32],
-            "rid": w.reference.id[:64],
-            "key": w.key,
-            "descr": w.description[:255],
-            "task_id": usage.task_id,
-            "model": usage.model[:64],
-            "size": usage.size[:16],
-            "image_count": usage.image_count,
-            "with_usage": w.usage is not None,
-            "action": _ACTION_FOR_KIND[w.kind].value,
-            "target": w.audit_target[:255],
-            "actor": w.actor,
-        },
-    )
+    return {
+        "uid": w.user_id,
+        "delta": w.amount,
+        "now": w.now,
+        "kind": w.kind.value,
+        "rtype": w.reference.type[:32],
+        "rid": w.reference.id[:64],
+        "key": w.key,
+        "descr": w.description[:255],
+        "task_id": usage.task_id,
+        "model": usage.model[:64],
+        "size": usage.size[:16],
+        "image_count": usage.image_count,
+        "with_usage": w.usage is not None,
+        "action": _ACTION_FOR_KIND[w.kind].value,
+        "target": w.audit_target[:255],
+        "actor": w.actor,
+    }
+
+
+def _outcome(row: tuple[Any, ...] | None) -> tuple[int | None, int | None]:
     balance_now, entry_id = row if row is not None else (None, None)
     return (
         None if balance_now is None else int(balance_now),
         None if entry_id is None else int(entry_id),
     )
+
+
+def _write_at_once(session: Session, w: _Write) -> tuple[int | None, int | None]:
+    return _outcome(_WRITE_AT_ONCE.first(session, _at_once_params(w)))
 
 
 def _move(
@@ -434,6 +442,61 @@ def charge(
         reference=reference or Reference(),
         description=description,
         usage=usage,
+    )
+
+
+def charge_committed(
+    *,
+    user_id: int,
+    credits: int,
+    key: str,
+    usage: Usage | None = None,
+    reference: Reference | None = None,
+    description: str = "",
+) -> Movement:
+    """`charge` in a transaction of its own, committed when it returns.
+
+    On PostgreSQL the common outcome (covered, new key) is one autocommitted
+    statement on a pooled driver connection: one round trip, no Session. Any
+    other outcome (a replay, a refusal, a key race, no account) has written
+    nothing and goes to `charge` in a Session, which knows how to answer it.
+    The money rules are the same either way.
+    """
+    w = _Write(
+        user_id=user_id,
+        amount=-check_credits(credits),
+        kind=LedgerKind.CHARGE,
+        key=check_key(key),
+        reference=reference or Reference(),
+        description=description,
+        usage=usage,
+        actor="user",
+        now=utcnow(),
+    )
+    if db.get_engine().dialect.name == "postgresql":
+        try:
+            new_balance, entry_id = _outcome(db.run_alone(_WRITE_ALONE, _at_once_params(w)))
+        except db.StatementRefused:  # the key was taken: nothing moved
+            new_balance, entry_id = None, None
+        if new_balance is not None and entry_id is not None:
+            return Movement(
+                entry_id=entry_id,
+                user_id=user_id,
+                amount=w.amount,
+                balance_after=new_balance,
+                kind=LedgerKind.CHARGE,
+                idempotency_key=w.key,
+                created_at=w.now,
+                replayed=False,
+            )
+    return db.call(
+        charge,
+        user_id=user_id,
+        credits=credits,
+        key=key,
+        usage=usage,
+        reference=reference,
+        description=description,
     )
 
 
