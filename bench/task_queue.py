@@ -7,7 +7,7 @@ from the moment the processors start (all jobs already queued) until the last
 job is done. Needs the bench extras: `pip install -r bench/requirements.txt`
 (`make bench` does it).
 
-    python bench/task_queue.py [--jobs 2000] [--processes 1,4] [--concurrency 4]
+    python bench/task_queue.py [--jobs 2000] [--processes 1,4] [--concurrency 4] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import os
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -161,7 +162,9 @@ def _pgqueuer_worker(dsn: str, concurrency: int, start_at: float, _jobs: int) ->
         conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
         queuer = PgQueuer(PsycopgDriver(conn))
 
-        @queuer.entrypoint("noop", concurrency_limit=concurrency)
+        # No entrypoint `concurrency_limit`: pgqueuer enforces that one across all
+        # processes in the database. The per-process cap is `max_concurrent_tasks`.
+        @queuer.entrypoint("noop")
         async def noop(job) -> None:  # noqa: ANN001, ARG001
             return None
 
@@ -219,6 +222,12 @@ def _measure(
     return jobs / (finished - start_at)
 
 
+def _rounds(rates: dict[str, list[float]]) -> str:
+    return "; ".join(
+        f"{name} {', '.join(f'{r:.0f}' for r in runs)}" for name, runs in rates.items()
+    )
+
+
 def main() -> None:
     """Run the three queues at each process count and print jobs/s and ratios."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -226,6 +235,7 @@ def main() -> None:
     parser.add_argument("--processes", default="1,4")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved; medians reported")
     args = parser.parse_args()
 
     pg = PostgresServer(durable=True).start()
@@ -238,45 +248,57 @@ def main() -> None:
             f"{'processes':>9} {'imgapp/s':>9} {'procrastinate/s':>16} {'pgqueuer/s':>11}"
             f" {'vs procr.':>9} {'vs pgq.':>8}"
         )
-        for round_no, processes in enumerate(int(p) for p in args.processes.split(",")):
+        for level, processes in enumerate(int(p) for p in args.processes.split(",")):
             common = {
                 "processes": processes,
                 "concurrency": args.concurrency,
                 "jobs": args.jobs,
                 "timeout": args.timeout,
             }
-            name = f"imgapp_{round_no}"
-            url = pg.create_database(name)
-            migrations.upgrade(url)
-            _seed_imgapp(url, args.jobs)
-            ours = _measure(
-                worker=_imgapp_worker, target=url, done=_done_imgapp, dsn=pg.dsn(name), **common
-            )
-
-            name = f"procrastinate_{round_no}"
-            pg.create_database(name)
-            _seed_procrastinate(pg.dsn(name), args.jobs)
-            procr = _measure(
-                worker=_procrastinate_worker,
-                target=pg.dsn(name),
-                done=_done_procrastinate,
-                dsn=pg.dsn(name),
-                **common,
-            )
-
-            name = f"pgqueuer_{round_no}"
-            pg.create_database(name)
-            _seed_pgqueuer(pg.dsn(name), args.jobs)
-            pgq = _measure(
-                worker=_pgqueuer_worker,
-                target=pg.dsn(name),
-                done=_done_pgqueuer,
-                dsn=pg.dsn(name),
-                **common,
-            )
+            rates: dict[str, list[float]] = {"imgapp": [], "procrastinate": [], "pgqueuer": []}
+            for round_no in range(args.rounds):  # interleaved, so the disk's moods hit all three
+                tag = f"{level}_{round_no}"
+                url = pg.create_database(f"imgapp_{tag}")
+                migrations.upgrade(url)
+                _seed_imgapp(url, args.jobs)
+                rates["imgapp"].append(
+                    _measure(
+                        worker=_imgapp_worker,
+                        target=url,
+                        done=_done_imgapp,
+                        dsn=pg.dsn(f"imgapp_{tag}"),
+                        **common,
+                    )
+                )
+                pg.create_database(f"procrastinate_{tag}")
+                dsn = pg.dsn(f"procrastinate_{tag}")
+                _seed_procrastinate(dsn, args.jobs)
+                rates["procrastinate"].append(
+                    _measure(
+                        worker=_procrastinate_worker,
+                        target=dsn,
+                        done=_done_procrastinate,
+                        dsn=dsn,
+                        **common,
+                    )
+                )
+                pg.create_database(f"pgqueuer_{tag}")
+                dsn = pg.dsn(f"pgqueuer_{tag}")
+                _seed_pgqueuer(dsn, args.jobs)
+                rates["pgqueuer"].append(
+                    _measure(
+                        worker=_pgqueuer_worker,
+                        target=dsn,
+                        done=_done_pgqueuer,
+                        dsn=dsn,
+                        **common,
+                    )
+                )
+            ours, procr, pgq = (statistics.median(rates[k]) for k in rates)
             print(
                 f"{processes:>9} {ours:>9.0f} {procr:>16.0f} {pgq:>11.0f}"
                 f" {ours / procr:>9.2f} {ours / pgq:>8.2f}"
+                f"  rounds: {_rounds(rates)}"
             )
     finally:
         pg.stop()

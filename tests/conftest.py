@@ -34,6 +34,7 @@ os.environ.update(
 
 from imgapp import db, migrations  # noqa: E402 - after the environment above
 from imgapp.settings import get_settings  # noqa: E402
+from tests.support.browser import CHROMIUM_ARGS  # noqa: E402
 from tests.support.pg import PostgresServer  # noqa: E402
 from tests.support.servers import ApiServer, AppProcess  # noqa: E402
 
@@ -41,17 +42,6 @@ DB_KIND = os.environ.get("IMGAPP_TEST_DB", "sqlite")
 if DB_KIND not in {"sqlite", "postgresql"}:
     msg = f"IMGAPP_TEST_DB must be sqlite or postgresql, not {DB_KIND!r}"
     raise RuntimeError(msg)
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

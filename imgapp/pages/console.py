@@ -215,6 +215,7 @@ def _task_card(row: rx.Var) -> rx.Component:
         ),
         size="1",
         class_name="task-card",
+        custom_attrs={"data-task-id": row.id, "data-updated-ms": row.updated_ms},
         data_task_id=row.id,
         data_status=row.status,
     )

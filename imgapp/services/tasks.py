@@ -249,14 +249,31 @@ class Completion:
     images: list[StoredImage]
 
 
-def complete_many(session: Session, *, worker_id: str, completions: list[Completion]) -> list[bool]:
-    """`complete` for several tasks in one transaction (one durable commit for all of them)."""
-    return [
+def complete_many(
+    session: Session,
+    *,
+    worker_id: str,
+    completions: list[Completion],
+    claim_next: int = 0,
+    lease_seconds: int = 0,
+) -> tuple[list[bool], list[Task]]:
+    """`complete` for several tasks, then `claim` up to `claim_next` more, in one transaction.
+
+    One durable commit records the finished tasks and leases the next ones.
+    Answers whether each completion was kept, and the tasks claimed.
+    """
+    kept = [
         complete(
             session, task_id=c.task_id, worker_id=worker_id, provider=c.provider, images=c.images
         )
         for c in completions
     ]
+    claimed = (
+        claim(session, worker_id=worker_id, limit=claim_next, lease_seconds=lease_seconds)
+        if claim_next > 0
+        else []
+    )
+    return kept, claimed
 
 
 def _refund(session: Session, *, task_id: int, user_id: int, why: str) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import reflex as rx
@@ -40,6 +40,16 @@ def _elapsed(start: object, end: object) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
+def _epoch_ms(when: datetime | str | None) -> int:
+    if when is None:
+        return 0
+    if isinstance(when, str):
+        when = datetime.fromisoformat(when)
+    if when.tzinfo is None:  # SQLite hands back naive UTC
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp() * 1000)
+
+
 def task_row(snapshot: dict[str, Any]) -> dict[str, Any]:
     """A snapshot reduced to what the page renders (language-neutral; see `task_rows`)."""
     return {
@@ -60,6 +70,9 @@ def task_row(snapshot: dict[str, Any]) -> dict[str, Any]:
             snapshot["started_at"] or snapshot["created_at"], snapshot["finished_at"]
         ),
         "active": snapshot["status"] in _ACTIVE,
+        # When the database last changed the task (epoch ms): the page carries it
+        # so a delay from write to screen can be measured (bench/live_latency.py).
+        "updated_ms": _epoch_ms(snapshot["updated_at"]),
         "image_urls": [f"/api/images/{i}" for i in snapshot["image_ids"]],
         "params": {
             "prompt": snapshot["prompt"],
@@ -90,6 +103,7 @@ class TaskRow:
     created: str
     elapsed: str
     active: bool
+    updated_ms: int
     image_urls: list[str]
 
 
@@ -164,6 +178,7 @@ class ConsoleState(AppState):
                 created=row["created"],
                 elapsed=row["elapsed"],
                 active=row["active"],
+                updated_ms=row["updated_ms"],
                 image_urls=row["image_urls"],
             )
             for row in self._rows

@@ -11,6 +11,18 @@ from playwright.sync_api import Page, expect
 from tests.support.factories import PASSWORD
 from tests.support.servers import PROJECT_ROOT, AppProcess
 
+# Debian's Chromium as a container can run it.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
 
 def sign_up(page: Page, app: AppProcess, email: str) -> None:
     """Register through the sign-up form and wait for the signed-in shell."""
