@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `make bench`: benchmarks against a real PostgreSQL server (installed when missing).
-# Extra arguments go to bench/ledger.py; bench/task_queue.py runs with its defaults, e.g. `make bench ARGS="--seconds 20 --rounds 5"`.
+# Extra arguments go to bench/ledger.py; the others run with their defaults, e.g. `make bench ARGS="--seconds 20 --rounds 5"`.
 set -euo pipefail
 source "$(dirname "$0")/bootstrap.sh"
 source "$(dirname "$0")/test-deps.sh"
 python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 python bench/ledger.py "$@"
 python bench/task_queue.py
+python bench/live_latency.py
