@@ -362,6 +362,70 @@ CATALOG: dict[str, tuple[str, str]] = {
         "请求来自其他网站，已拒绝。请在 imgapp 页面上重试。",
         "This request came from another site and was refused. Try again from imgapp.",
     ),
+    # Recharge: what a payer is told.
+    "error.amount_format": (
+        '金额请填写元，最多两位小数，例如 "50.00"。',
+        'Enter the amount in yuan with at most two decimals, such as "50.00".',
+    ),
+    "error.amount_too_small": ("金额至少为 0.01 元。", "The amount must be at least 0.01."),
+    "error.amount_over_limit": (
+        "{pay_type} 单笔最多 {limit} 元。",
+        "{pay_type} takes at most {limit} per payment.",
+    ),
+    "error.amount_buys_nothing": (
+        "1 点售价 {price} 元，金额至少要能买 1 点。",
+        "One credit costs {price}; the amount must buy at least one.",
+    ),
+    "error.pay_type_unknown": (
+        "支付方式只能是：{offered}。",
+        "The pay type must be one of: {offered}.",
+    ),
+    "error.payment_gateway": (
+        "支付渠道没有接受订单。",
+        "The payment provider did not take the order.",
+    ),
+    "pay.gw.channel_unavailable": (
+        "商户暂未开通该支付渠道，请换一种支付方式。",
+        "This payment channel is not available; please choose another pay type.",
+    ),
+    "pay.gw.misconfigured": (
+        "支付配置有误，已通知管理员；请稍后再试。",
+        "Payments are misconfigured on our side; the operators have been told. Please try later.",
+    ),
+    "pay.gw.merchant_frozen": (
+        "收款账户暂时不可用，请稍后再试。",
+        "The merchant account is suspended for now; please try later.",
+    ),
+    "pay.gw.pay_type": (
+        "该支付方式暂不可用，请换一种。",
+        "This pay type is not accepted right now; please choose another.",
+    ),
+    "pay.gw.already_paid": ("这笔订单已经支付过了。", "This order has already been paid."),
+    "pay.gw.expired": (
+        "订单已过期，请重新下单。",
+        "The order has expired; please start a new one.",
+    ),
+    "pay.gw.order_exists": (
+        "订单号冲突，请重新下单。",
+        "This order number is taken; please start a new order.",
+    ),
+    "pay.gw.merchant_balance": (
+        "收款账户余额不足，暂时无法收款，请稍后再试。",
+        "The merchant account cannot take payments right now; please try later.",
+    ),
+    "pay.gw.channel_error": (
+        "支付渠道拒绝了这笔订单（常见于风控），请稍后再试或换一种支付方式。",
+        "The payment channel declined (often a risk check); try later or use another pay type.",
+    ),
+    "pay.gw.unreachable": (
+        "支付渠道没有响应，订单已保留，可以点击重试。",
+        "The payment provider did not answer; the order is kept and you can retry.",
+    ),
+    "pay.gw.unknown_refusal": (
+        "支付渠道拒绝了订单，请稍后再试。",
+        "The payment provider refused the order; please try later.",
+    ),
+    "pay.gw.refund_refused": ("退款被支付渠道拒绝。", "The payment provider refused the refund."),
 }
 
 

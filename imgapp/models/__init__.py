@@ -2,6 +2,7 @@
 
 from imgapp.models.audit import AuditLog
 from imgapp.models.billing import BillingAccount, LedgerEntry, LedgerKind, UsageLog
+from imgapp.models.payments import PaymentStatus, PaymentTransaction
 from imgapp.models.tasks import Task, TaskImage, TaskStatus
 from imgapp.models.user import User, UserSession
 
@@ -10,6 +11,8 @@ __all__ = [
     "BillingAccount",
     "LedgerEntry",
     "LedgerKind",
+    "PaymentStatus",
+    "PaymentTransaction",
     "Task",
     "TaskImage",
     "TaskStatus",

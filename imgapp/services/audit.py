@@ -30,6 +30,12 @@ class Action(StrEnum):
     CREDITS_REFUNDED = "credits_refunded"
     CREDITS_REWARDED = "credits_rewarded"
     CREDITS_ADJUSTED = "credits_adjusted"
+    PAYMENT_CREATED = "payment_created"
+    PAYMENT_REFUSED = "payment_refused"  # the gateway would not take the order
+    PAYMENT_SUCCEEDED = "payment_succeeded"
+    PAYMENT_LATE = "payment_late"  # paid after the order had expired: honoured
+    PAYMENT_EXPIRED = "payment_expired"
+    NOTIFICATION_REJECTED = "notification_rejected"  # forged, unknown order, wrong amount
 
 
 _INSERT = insert(AuditLog.__table__)  # type: ignore[arg-type] - built once, run often

@@ -15,8 +15,9 @@ ImgappError
  │    ├── NotSignedIn
  │    ├── BadInternalKey     an internal API call without the shared secret
  │    └── TooManyAttempts    carries `retry_after` seconds
- └── PermissionDenied
-      └── CrossSiteRequest  a browser form or script on another site
+ ├── PermissionDenied
+ │    └── CrossSiteRequest  a browser form or script on another site
+ └── PaymentGatewayFailed    the payment provider refused the order or did not answer
 """
 
 from __future__ import annotations
@@ -161,3 +162,22 @@ class TaskFinished(Conflict):
         """`status` is how it finished."""
         super().__init__(None, status=status)
         self.status = status
+
+
+class PaymentGatewayFailed(ImgappError):
+    """The payment provider did not take the order."""
+
+    code = "payment_gateway"
+
+    def __init__(self, *, gateway_status: str, key: str, order_id: str, retryable: bool) -> None:
+        """`key` is the message for the payer; `retryable` when trying again may help."""
+        super().__init__(None, order_id=order_id)
+        self.gateway_status = gateway_status
+        self.key = key
+        self.order_id = order_id
+        self.retryable = retryable
+
+    @property
+    def message_key(self) -> str:
+        """What the gateway's answer means for the payer."""
+        return self.key
