@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Event:
-    """Something a user's open pages should show: `topic` is `task` or `balance`."""
+    """Something a user's open pages should show: `topic` is `task` or `payment`."""
 
     topic: str
     user_id: int

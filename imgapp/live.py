@@ -1,4 +1,4 @@
-"""The live bridge: task and balance changes -> every open page of the user they concern.
+"""The live bridge: task, payment and balance changes -> every open page of their user.
 
 Signed-in pages register their tab (`live_tokens.register`); a tab counts
 while Reflex still has a socket for it (`event_namespace.token_to_sid`).
@@ -26,6 +26,7 @@ from imgapp import db, events, live_tokens
 from imgapp.models.base import utcnow
 from imgapp.services import ledger, tasks
 from imgapp.settings import get_settings
+from imgapp.state.app import AppState
 from imgapp.state.console import ConsoleState
 
 log = logging.getLogger(__name__)
@@ -49,9 +50,29 @@ async def push(user_id: int, snapshot: dict[str, Any]) -> int:
     return reached
 
 
+async def push_balance(user_id: int, balance: int) -> int:
+    """Show a new balance on each open page of the user (a recharge, a reward)."""
+    reached = 0
+    for token in live_tokens.connected(user_id):
+        try:
+            async with live_tokens.app().modify_state(
+                rx.BaseStateToken(ident=token, cls=AppState)
+            ) as root:
+                page = await root.get_state(AppState)
+                if page.user_id != user_id:
+                    continue
+                page.balance = balance
+            reached += 1
+        except Exception:  # one closed tab must not stop the others
+            log.warning("live push to a tab failed", exc_info=True)
+    return reached
+
+
 async def _on_event(event: events.Event) -> None:
     if event.topic == "task":
         await push(event.user_id, event.data)
+    elif event.topic == "payment" and event.data.get("balance") is not None:
+        await push_balance(event.user_id, int(event.data["balance"]))
 
 
 async def _catch_up(poll_seconds: float) -> None:

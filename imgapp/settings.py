@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     xorpay_app_secret: SecretStr | None = None
     xorpay_notify_url: str | None = None
     xorpay_api_base: str = "https://xorpay.com/api"
+    payment_expire_seconds: int = Field(default=900, ge=60, le=7200)
 
     redis_url: str | None = None
 

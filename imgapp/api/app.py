@@ -13,7 +13,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from imgapp.api import auth, billing, generation, health, images, task_processing
+from imgapp.api import (
+    auth,
+    billing,
+    generation,
+    health,
+    images,
+    payments,
+    sandbox_gateway,
+    task_processing,
+)
 from imgapp.api.responses import error_response, request_lang
 from imgapp.services.errors import ImgappError
 
@@ -67,6 +76,8 @@ def create_api() -> FastAPI:
     api.include_router(generation.router)
     api.include_router(images.router)
     api.include_router(task_processing.router)
+    api.include_router(payments.router)
+    api.include_router(sandbox_gateway.router)
 
     @api.api_route("/api/{path:path}", methods=_ALL_METHODS, include_in_schema=False)
     async def _unknown_api_route(path: str) -> JSONResponse:
