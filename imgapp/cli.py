@@ -185,6 +185,60 @@ def cmd_tasks_stuck(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_payments_reconcile(_args: argparse.Namespace) -> int:
+    """Ask the gateway about every pending order: credit the paid, expire the dead."""
+    from imgapp import payment_reconciler  # noqa: PLC0415
+
+    report = payment_reconciler.run_once(older_than=None)
+    _out(f"{report.checked} pending order(s) checked.")
+    for order_id in report.credited:
+        _out(f"credited  {order_id} (paid at the gateway, no notification had arrived)")
+    for order_id in report.expired:
+        _out(f"expired   {order_id}")
+    for order_id, why in report.failed:
+        _out(f"FAILED    {order_id}: {why}")
+    return 1 if report.failed else 0
+
+
+def cmd_payments_show(args: argparse.Namespace) -> int:
+    """Explain one recharge order: amounts, gateway, timeline, ledger entry, audit trail."""
+    from sqlmodel import select  # noqa: PLC0415
+
+    from imgapp import db  # noqa: PLC0415
+    from imgapp.models import AuditLog, LedgerEntry, User  # noqa: PLC0415
+    from imgapp.models.base import utcnow  # noqa: PLC0415
+    from imgapp.services import payments  # noqa: PLC0415
+    from imgapp.services.errors import NotFound  # noqa: PLC0415
+
+    with db.read() as session:
+        try:
+            order = payments.get_order(session, order_id=args.order_id)
+        except NotFound:
+            return _fail(f"No order {args.order_id}.")
+        owner = session.get(User, order.user_id)
+        entry = session.get(LedgerEntry, order.ledger_entry_id) if order.ledger_entry_id else None
+        trail = session.exec(
+            select(AuditLog).where(AuditLog.target == order.order_id).order_by(AuditLog.id)
+        ).all()
+        notes = payments.diagnose(order, now=utcnow())
+    amount = payments.format_fen(order.amount_fen)
+    _out(f"order {order.order_id} of {owner.email if owner else order.user_id}: {order.status}")
+    _out(f"  amount      {amount} CNY via {order.pay_type} -> {order.credits} credits")
+    gateway = "confirmed" if order.confirmed else f"not confirmed ({order.gateway_error or '-'})"
+    _out(f"  gateway     {order.provider}, {gateway}; aoid {order.aoid or '-'}")
+    _out(f"  created     {_when(order.created_at)}; expires {_when(order.expires_at)}")
+    _out(f"  paid        {_when(order.paid_at)} {order.paid_price} {order.transaction_id}")
+    if entry is None:
+        _out("  ledger      no entry")
+    else:
+        _out(f"  ledger      entry {entry.id}: {entry.amount:+} at {_when(entry.created_at)}")
+    for event in trail:
+        _out(f"  audit       {_when(event.created_at)} {event.action} {event.ip or ''}".rstrip())
+    for note in notes:
+        _out(f"  -> {note}")
+    return 1 if any(n.startswith("PROBLEM") for n in notes) else 0
+
+
 def cmd_port(_args: argparse.Namespace) -> int:
     """Print the port the app serves on (used by the run script)."""
     _out(str(get_settings().imgapp_port))
@@ -221,6 +275,15 @@ def build_parser() -> argparse.ArgumentParser:
     stuck_cmd = task_sub.add_parser("stuck", help="tasks pending too long or with lapsed leases")
     stuck_cmd.add_argument("--pending-minutes", type=float, default=2.0)
     stuck_cmd.set_defaults(func=cmd_tasks_stuck)
+    pay_cmd = sub.add_parser("payments", help="recharge orders: reconcile and explain")
+    pay_sub = pay_cmd.add_subparsers(dest="payments_command", required=True)
+    reconcile_cmd = pay_sub.add_parser(
+        "reconcile", help="ask the gateway about every pending order and settle it"
+    )
+    reconcile_cmd.set_defaults(func=cmd_payments_reconcile)
+    show_cmd = pay_sub.add_parser("show", help="explain an order and what is wrong")
+    show_cmd.add_argument("order_id")
+    show_cmd.set_defaults(func=cmd_payments_show)
     port = sub.add_parser("port", help="print the serving port")
     port.set_defaults(func=cmd_port)
     return parser

@@ -7,6 +7,7 @@ import reflex as rx
 from imgapp import (
     live,
     pages,  # noqa: F401 - importing registers every page
+    payment_reconciler,
     worker,
 )
 from imgapp.api.app import app as api
@@ -31,3 +32,4 @@ app = rx.App(
 app.add_middleware(SessionGuard())
 app.register_lifespan_task(live.bridge)
 app.register_lifespan_task(worker.in_app)
+app.register_lifespan_task(payment_reconciler.in_app)

@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     xorpay_notify_url: str | None = None
     xorpay_api_base: str = "https://xorpay.com/api"
     payment_expire_seconds: int = Field(default=900, ge=60, le=7200)
+    payment_reconcile_seconds: float = Field(default=60.0, ge=1, le=3600)
+    payment_reconcile_after_seconds: int = Field(default=180, ge=0, le=86400)
 
     redis_url: str | None = None
 

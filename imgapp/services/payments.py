@@ -14,13 +14,14 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select, update
 from sqlmodel import Session, col
 
+from imgapp import db
 from imgapp.models import LedgerKind, PaymentStatus, PaymentTransaction
 from imgapp.models.base import require_id, utcnow
 from imgapp.services import audit, ledger, xorpay
@@ -311,6 +312,31 @@ def handle_notification(
         order.updated_at = now
         session.flush()
         return _reject(session, Verdict.AMOUNT_MISMATCH, fields, ip, order)
+    return _credit(
+        session,
+        order,
+        paid_price=fields["pay_price"],
+        aoid=fields["aoid"],
+        detail=_detail(fields),
+        notification={k: str(v) for k, v in fields.items()},
+        ip=ip,
+        via="notification",
+    )
+
+
+def _credit(
+    session: Session,
+    order: PaymentTransaction,
+    *,
+    paid_price: str,
+    aoid: str,
+    detail: dict[str, str],
+    notification: dict[str, str] | None,
+    ip: str,
+    via: str,
+) -> Outcome:
+    """Mark a locked, unpaid order paid and credit it: the one way money comes in."""
+    now = utcnow()
     late = order.status != PaymentStatus.PENDING or order.expires_at < now
     movement = ledger.credit(
         session,
@@ -321,7 +347,6 @@ def handle_notification(
         reference=ledger.Reference("payment", order.order_id),
         description=f"{format_fen(order.amount_fen)} CNY via {order.pay_type}",
     )
-    detail = _detail(fields)
     session.execute(
         update(PaymentTransaction)
         .where(
@@ -330,13 +355,13 @@ def handle_notification(
         )
         .values(
             status=PaymentStatus.SUCCEEDED.value,
-            aoid=fields["aoid"][:64],
+            aoid=(aoid or order.aoid)[:64],
             paid_at=now,
-            paid_price=fields["pay_price"][:16],
+            paid_price=paid_price[:16],
             transaction_id=detail.get("transaction_id", "")[:128],
             bank_type=detail.get("bank_type", "")[:64],
             buyer=detail.get("buyer", "")[:128],
-            notification={k: str(v) for k, v in fields.items()},
+            notification=notification,
             ledger_entry_id=movement.entry_id,
             updated_at=now,
         ),
@@ -354,10 +379,90 @@ def handle_notification(
             "entry_id": movement.entry_id,
             "was": order.status,
             "expired": order.expires_at < now,
+            "via": via,
         },
     )
     session.refresh(order)
     return Outcome(Verdict.CREDITED, order, movement.balance_after)
+
+
+def confirm_paid(session: Session, *, order_id: str) -> Outcome:
+    """The gateway says (query2) the order was paid but no notification came: credit it once."""
+    order = _order(session, order_id, lock=True)
+    if order is None:
+        raise NotFound
+    if order.status == PaymentStatus.SUCCEEDED:
+        return Outcome(Verdict.ALREADY_CREDITED, order)
+    return _credit(
+        session,
+        order,
+        paid_price=format_fen(order.amount_fen),
+        aoid=order.aoid,
+        detail={},
+        notification=None,
+        ip="",
+        via="reconciliation",
+    )
+
+
+def expire(session: Session, *, order_id: str) -> bool:
+    """Pending -> expired (guarded: a paid order stays paid); whether it changed."""
+    changed = session.execute(
+        update(PaymentTransaction)
+        .where(
+            col(PaymentTransaction.order_id) == order_id,
+            col(PaymentTransaction.status) == PaymentStatus.PENDING.value,
+        )
+        .values(status=PaymentStatus.EXPIRED.value, updated_at=utcnow())
+        .returning(col(PaymentTransaction.user_id)),
+        execution_options={"synchronize_session": False},
+    ).first()
+    if changed is None:
+        return False
+    audit.record(
+        session, action=Action.PAYMENT_EXPIRED, actor_user_id=changed.user_id, target=order_id
+    )
+    return True
+
+
+def pending(session: Session, *, older_than: timedelta | None = None) -> list[PaymentTransaction]:
+    """Pending orders, oldest first; only those created more than `older_than` ago if given."""
+    statement = select(PaymentTransaction).where(
+        col(PaymentTransaction.status) == PaymentStatus.PENDING.value
+    )
+    if older_than is not None:
+        statement = statement.where(col(PaymentTransaction.created_at) < utcnow() - older_than)
+    return list(session.execute(statement.order_by(col(PaymentTransaction.created_at))).scalars())
+
+
+@dataclass
+class Reconciliation:
+    """What one reconciliation round found and did."""
+
+    checked: int = 0
+    credited: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (order id, why)
+
+
+def reconcile(client: xorpay.XorPayClient, *, older_than: timedelta | None) -> Reconciliation:
+    """Ask the gateway about pending orders: credit the paid, expire the dead. Own transactions."""
+    report = Reconciliation()
+    for order in db.call_read(pending, older_than=older_than):
+        report.checked += 1
+        try:
+            answer = client.query(order.order_id)
+        except xorpay.GatewayError as exc:
+            report.failed.append((order.order_id, str(exc)))
+            continue
+        if answer in {"payed", "success"}:
+            if db.call(confirm_paid, order_id=order.order_id).verdict == Verdict.CREDITED:
+                report.credited.append(order.order_id)
+        elif (answer == "expire" or order.expires_at < utcnow()) and db.call(
+            expire, order_id=order.order_id
+        ):
+            report.expired.append(order.order_id)
+    return report
 
 
 def recent(session: Session, *, user_id: int, limit: int = 20) -> list[PaymentTransaction]:
@@ -370,3 +475,24 @@ def recent(session: Session, *, user_id: int, limit: int = 20) -> list[PaymentTr
             .limit(limit)
         ).scalars()
     )
+
+
+def diagnose(order: PaymentTransaction, *, now: datetime) -> list[str]:
+    """What an operator should know about an order and what to do; PROBLEM lines need action."""
+    notes = []
+    if order.review_reason:
+        notes.append(f"PROBLEM: flagged for review: {order.review_reason}. Check the gateway.")
+    if order.status == PaymentStatus.SUCCEEDED and order.ledger_entry_id is None:
+        notes.append("PROBLEM: paid but no ledger entry recorded; run `credits check`.")
+    if order.status == PaymentStatus.PENDING and not order.confirmed:
+        why = order.gateway_error or "no answer yet"
+        notes.append(f"The gateway has not confirmed the order ({why}); the payer can retry.")
+    if order.status == PaymentStatus.PENDING and order.expires_at < now:
+        notes.append(
+            "Past its expiry: the next reconciliation round asks the gateway and settles it."
+        )
+    if order.status == PaymentStatus.FAILED:
+        notes.append(f"The gateway refused it ({order.gateway_error}); nothing was paid.")
+    if not notes:
+        notes.append("Nothing wrong.")
+    return notes

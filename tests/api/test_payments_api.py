@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlmodel import col
 
-from imgapp import db
+from imgapp import db, payment_reconciler
 from imgapp.api import sandbox_gateway
+from imgapp.models import PaymentTransaction
+from imgapp.models.base import utcnow
 from imgapp.services import ledger
 from tests.support.factories import PASSWORD, create_user
+from tests.support.servers import PROJECT_ROOT
 from tests.support.xorpay_server import AID, SECRET, FakeXorPay, start
 
 
@@ -27,6 +36,7 @@ def gateway(configure, api_server) -> Iterator[FakeXorPay]:
     """XorPay configured, pointing at the loopback server; notifications go to our webhook."""
     fake = FakeXorPay()
     server, base = start(fake)
+    fake.api_base = base
     configure(
         XORPAY_AID=AID,
         XORPAY_APP_SECRET=SECRET,
@@ -193,3 +203,71 @@ def test_the_sandbox_speaks_the_protocol_and_its_checkout_pays_through_the_webho
 def test_the_sandbox_is_gone_when_xorpay_is_configured(client, gateway):
     assert client.get("/api/sandbox/xorpay/checkout/sbx1").status_code == 404
     assert client.post("/api/sandbox/xorpay/pay/sandbox", data={}).status_code == 404
+
+
+def _cli(database_url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "imgapp", "payments", *args],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "DATABASE_URL": database_url, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_reconciliation_credits_a_paid_order_whose_notification_was_lost(client, gateway):
+    user = _signed_in(client)
+    order_id = _create(client).json()["order_id"]
+    gateway.orders[order_id]["paid"] = True  # paid, but the notification never came
+    # Too young for the scheduled round...
+    assert payment_reconciler.run_once(older_than=timedelta(minutes=3)).checked == 0
+    # ...but the operator's round asks about every pending order.
+    report = payment_reconciler.run_once(older_than=None)
+    assert report.credited == [order_id]
+    assert db.call_read(ledger.balance, user_id=user.id) == 500
+    assert payment_reconciler.run_once(older_than=None).checked == 0
+    # The late notification changes nothing.
+    assert gateway.pay(order_id).text == "success"
+    assert db.call_read(ledger.balance, user_id=user.id) == 500
+
+
+def test_reconciliation_expires_dead_orders_and_reports_gateway_trouble(client, gateway):
+    _signed_in(client)
+    dead = _create(client).json()["order_id"]
+    alive = _create(client, "10.00").json()["order_id"]
+    with db.transaction() as session:
+        session.execute(
+            update(PaymentTransaction)
+            .where(col(PaymentTransaction.order_id) == dead)
+            .values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+    gateway.query_status[alive] = "new"
+    report = payment_reconciler.run_once(older_than=None)
+    assert (report.expired, report.credited) == ([dead], [])
+    assert client.get(f"/api/payments/{dead}").json()["status"] == "expired"
+    assert client.get(f"/api/payments/{alive}").json()["status"] == "pending"
+    gateway.mode = "http500"
+    assert [o for o, _ in payment_reconciler.run_once(older_than=None).failed] == [alive]
+
+
+def test_payments_show_and_reconcile_from_the_command_line(client, gateway, database_url):
+    _signed_in(client)
+    order_id = _create(client).json()["order_id"]
+    gateway.orders[order_id]["paid"] = True
+    env = {
+        "XORPAY_AID": AID,
+        "XORPAY_APP_SECRET": SECRET,
+        "XORPAY_API_BASE": gateway.api_base,
+    }
+    shown = _cli(database_url, "show", order_id, **env)
+    assert shown.returncode == 0, shown.stderr
+    assert "pending" in shown.stdout
+    assert "50.00 CNY via alipay -> 500 credits" in shown.stdout
+    done = _cli(database_url, "reconcile", **env)
+    assert done.returncode == 0, done.stderr
+    assert f"credited  {order_id}" in done.stdout
+    shown = _cli(database_url, "show", order_id, **env)
+    assert "succeeded" in shown.stdout
+    assert "payment_succeeded" in shown.stdout
+    assert _cli(database_url, "show", "R-nope", **env).returncode == 1

@@ -36,6 +36,7 @@ class FakeXorPay:
     aid: str = AID
     secret: str = SECRET
     mode: str = "ok"
+    api_base: str = ""  # set once served
     delay: float = 0.0
     query_status: dict[str, str] = field(default_factory=dict)  # order_id -> forced answer
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -1,0 +1,72 @@
+"""The reconciliation job: an APScheduler loop in the app that settles pending recharge orders.
+
+Every `PAYMENT_RECONCILE_SECONDS` it asks the gateway (query2) about orders
+pending for more than `PAYMENT_RECONCILE_AFTER_SECONDS`: a paid one is
+credited exactly once, through the same code as the webhook, and its owner's
+open pages are told; one past its expiry is marked expired.
+`python -m imgapp payments reconcile` runs the same round over every pending
+order, whatever its age.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from imgapp import db, events, payment_gateway
+from imgapp.services import ledger, payments
+from imgapp.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+def run_once(*, older_than: timedelta | None) -> payments.Reconciliation:
+    """One round with the configured gateway; announces credited orders to open pages."""
+    report = payments.reconcile(payment_gateway.configured().client, older_than=older_than)
+    for order_id in report.credited:
+        order = db.call_read(payments.get_order, order_id=order_id)
+        balance = db.call_read(ledger.balance, user_id=order.user_id)
+        events.publish(
+            events.Event("payment", order.user_id, {"order_id": order_id, "balance": balance})
+        )
+    if report.credited or report.expired or report.failed:
+        log.info(
+            "reconciliation: %d checked, credited %s, expired %s, failed %s",
+            report.checked,
+            report.credited,
+            report.expired,
+            report.failed,
+        )
+    return report
+
+
+async def _round() -> None:
+    after = timedelta(seconds=get_settings().payment_reconcile_after_seconds)
+    try:
+        await asyncio.to_thread(run_once, older_than=after)
+    except Exception:
+        log.exception("reconciliation round failed; the next one retries")
+
+
+@contextlib.asynccontextmanager
+async def in_app(app: object) -> AsyncIterator[None]:  # noqa: ARG001 - Reflex passes its app
+    """The Reflex lifespan task: reconcile on a schedule while the app serves."""
+    scheduler = AsyncIOScheduler()
+    scheduler.add_job(
+        _round,
+        "interval",
+        seconds=get_settings().payment_reconcile_seconds,
+        max_instances=1,
+        coalesce=True,
+        id="reconcile-payments",
+    )
+    scheduler.start()
+    try:
+        yield
+    finally:
+        scheduler.shutdown(wait=False)
