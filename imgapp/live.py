@@ -26,8 +26,8 @@ from imgapp import db, events, live_tokens
 from imgapp.models.base import utcnow
 from imgapp.services import ledger, tasks
 from imgapp.settings import get_settings
-from imgapp.state.app import AppState
 from imgapp.state.console import ConsoleState
+from imgapp.state.recharge import RechargeState
 
 log = logging.getLogger(__name__)
 
@@ -50,18 +50,18 @@ async def push(user_id: int, snapshot: dict[str, Any]) -> int:
     return reached
 
 
-async def push_balance(user_id: int, balance: int) -> int:
-    """Show a new balance on each open page of the user (a recharge, a reward)."""
+async def push_payment(user_id: int, data: dict[str, Any]) -> int:
+    """An order of the user changed: its status and the new balance, on each open page."""
     reached = 0
     for token in live_tokens.connected(user_id):
         try:
             async with live_tokens.app().modify_state(
-                rx.BaseStateToken(ident=token, cls=AppState)
+                rx.BaseStateToken(ident=token, cls=RechargeState)
             ) as root:
-                page = await root.get_state(AppState)
+                page = await root.get_state(RechargeState)
                 if page.user_id != user_id:
                     continue
-                page.balance = balance
+                page.apply_payment(data)
             reached += 1
         except Exception:  # one closed tab must not stop the others
             log.warning("live push to a tab failed", exc_info=True)
@@ -71,8 +71,8 @@ async def push_balance(user_id: int, balance: int) -> int:
 async def _on_event(event: events.Event) -> None:
     if event.topic == "task":
         await push(event.user_id, event.data)
-    elif event.topic == "payment" and event.data.get("balance") is not None:
-        await push_balance(event.user_id, int(event.data["balance"]))
+    elif event.topic == "payment":
+        await push_payment(event.user_id, event.data)
 
 
 async def _catch_up(poll_seconds: float) -> None:

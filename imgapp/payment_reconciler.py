@@ -32,7 +32,11 @@ def run_once(*, older_than: timedelta | None) -> payments.Reconciliation:
         order = db.call_read(payments.get_order, order_id=order_id)
         balance = db.call_read(ledger.balance, user_id=order.user_id)
         events.publish(
-            events.Event("payment", order.user_id, {"order_id": order_id, "balance": balance})
+            events.Event(
+                "payment",
+                order.user_id,
+                {"order_id": order_id, "status": order.status, "balance": balance},
+            )
         )
     if report.credited or report.expired or report.failed:
         log.info(

@@ -20,13 +20,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
-from imgapp import db, events, payment_gateway
+from imgapp import db, events, payment_gateway, recharge
 from imgapp.api.deps import ClientDep, CurrentUser, SameOrigin
 from imgapp.api.responses import error_response, request_lang
-from imgapp.models import PaymentStatus, PaymentTransaction
-from imgapp.services import payments, xorpay
+from imgapp.models import PaymentTransaction
+from imgapp.services import payments
 from imgapp.services.errors import PaymentGatewayFailed, ValidationFailed
-from imgapp.settings import get_settings
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/payments", tags=["payments"])
@@ -78,51 +77,6 @@ def order_out(order: PaymentTransaction) -> OrderOut:
     )
 
 
-def _send(order: PaymentTransaction, gateway: payment_gateway.Gateway) -> PaymentTransaction:
-    """Ask the gateway for the order (again), record its answer; raise if it did not take it."""
-    pay_type = payments.PAY_TYPES[order.pay_type]
-    settings = get_settings()
-    try:
-        created = gateway.client.create(
-            name=f"imgapp {order.credits} credits",
-            pay_type=pay_type.gateway_name,
-            price=payments.format_fen(order.amount_fen),
-            order_id=order.order_id,
-            notify_url=gateway.notify_url,
-            order_uid=str(order.user_id),
-            expire=settings.payment_expire_seconds,
-        )
-    except xorpay.GatewayError as exc:
-        log.warning("gateway did not take order %s: %s", order.order_id, exc)
-        db.call(payments.record_refused, order_id=order.order_id, error=exc)
-        raise PaymentGatewayFailed(
-            gateway_status=exc.status,
-            key=exc.message_key,
-            order_id=order.order_id,
-            retryable=isinstance(exc, xorpay.GatewayUnreachable),
-        ) from exc
-    return db.call(payments.record_created, order_id=order.order_id, created=created)
-
-
-def _create(user_id: int, data: CreateIn, ip: str) -> PaymentTransaction:
-    settings = get_settings()
-    fen, kind, credits = payments.check_order(
-        data.amount, data.pay_type, credit_price_fen=settings.credit_price_fen
-    )
-    gateway = payment_gateway.configured(settings)
-    order = db.call(
-        payments.open_order,
-        user_id=user_id,
-        amount_fen=fen,
-        pay_type_name=kind.name,
-        credits=credits,
-        provider=gateway.provider,
-        expire_seconds=settings.payment_expire_seconds,
-        ip=ip,
-    )
-    return _send(order, gateway)
-
-
 def _gateway_failure(exc: PaymentGatewayFailed, request: Request) -> JSONResponse:
     response = error_response(exc, request_lang(request))
     body: dict[str, Any] = {
@@ -150,17 +104,12 @@ async def create(
 ) -> JSONResponse:
     """Open a recharge order and get the QR content to pay it."""
     try:
-        order = await run_in_threadpool(_create, user.user_id, body, client.ip)
+        order = await run_in_threadpool(
+            recharge.create_order, user.user_id, body.amount, body.pay_type, client.ip
+        )
     except PaymentGatewayFailed as exc:
         return _gateway_failure(exc, request)
     return JSONResponse(order_out(order).model_dump(mode="json"), status_code=201)
-
-
-def _retry(user_id: int, order_id: str) -> PaymentTransaction:
-    order = db.call_read(payments.get_order, order_id=order_id, user_id=user_id)
-    if order.status != PaymentStatus.PENDING or order.confirmed:
-        return order  # nothing to retry: the page shows what it is
-    return _send(order, payment_gateway.configured())
 
 
 @router.post(
@@ -172,7 +121,7 @@ def _retry(user_id: int, order_id: str) -> PaymentTransaction:
 async def retry(order_id: str, request: Request, user: CurrentUser) -> JSONResponse:
     """Send an order the gateway did not answer to again (same order id: never paid twice)."""
     try:
-        order = await run_in_threadpool(_retry, user.user_id, order_id)
+        order = await run_in_threadpool(recharge.retry_order, user.user_id, order_id)
     except PaymentGatewayFailed as exc:
         return _gateway_failure(exc, request)
     return JSONResponse(order_out(order).model_dump(mode="json"))
