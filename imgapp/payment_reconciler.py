@@ -2,8 +2,8 @@
 
 Every `PAYMENT_RECONCILE_SECONDS` it asks the gateway (query2) about orders
 pending for more than `PAYMENT_RECONCILE_AFTER_SECONDS`: a paid one is
-credited exactly once, through the same code as the webhook, and its owner's
-open pages are told; one past its expiry is marked expired.
+credited exactly once, through the same code as the webhook; one past its
+expiry is marked expired. Either way the owner's open pages are told.
 `python -m imgapp payments reconcile` runs the same round over every pending
 order, whatever its age.
 """
@@ -37,6 +37,11 @@ def run_once(*, older_than: timedelta | None) -> payments.Reconciliation:
                 order.user_id,
                 {"order_id": order_id, "status": order.status, "balance": balance},
             )
+        )
+    for order_id in report.expired:  # the page offers a new order at once
+        order = db.call_read(payments.get_order, order_id=order_id)
+        events.publish(
+            events.Event("payment", order.user_id, {"order_id": order_id, "status": order.status})
         )
     if report.credited or report.expired or report.failed:
         log.info(
