@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -26,46 +26,39 @@ from imgapp import db, events, live_tokens
 from imgapp.models.base import utcnow
 from imgapp.services import ledger, tasks
 from imgapp.settings import get_settings
+from imgapp.state.app import AppState
 from imgapp.state.console import ConsoleState
 from imgapp.state.recharge import RechargeState
 
 log = logging.getLogger(__name__)
 
 
-async def push(user_id: int, snapshot: dict[str, Any]) -> int:
-    """Apply a task snapshot to each open page of the user; returns how many were reached."""
+async def _each_tab(user_id: int, cls: type[AppState], apply: Callable[[Any], None]) -> int:
+    """Run `apply` on the `cls` state of each open page of the user; how many were reached."""
     reached = 0
     for token in live_tokens.connected(user_id):
         try:
             async with live_tokens.app().modify_state(
-                rx.BaseStateToken(ident=token, cls=ConsoleState)
+                rx.BaseStateToken(ident=token, cls=cls)
             ) as root:
-                console = await root.get_state(ConsoleState)
-                if console.user_id != user_id:
+                page = await root.get_state(cls)
+                if page.user_id != user_id:
                     continue
-                console.apply_task(snapshot)
+                apply(page)
             reached += 1
         except Exception:  # one closed tab must not stop the others
             log.warning("live push to a tab failed", exc_info=True)
     return reached
+
+
+async def push(user_id: int, snapshot: dict[str, Any]) -> int:
+    """Apply a task snapshot to each open page of the user; returns how many were reached."""
+    return await _each_tab(user_id, ConsoleState, lambda page: page.apply_task(snapshot))
 
 
 async def push_payment(user_id: int, data: dict[str, Any]) -> int:
     """An order of the user changed: its status and the new balance, on each open page."""
-    reached = 0
-    for token in live_tokens.connected(user_id):
-        try:
-            async with live_tokens.app().modify_state(
-                rx.BaseStateToken(ident=token, cls=RechargeState)
-            ) as root:
-                page = await root.get_state(RechargeState)
-                if page.user_id != user_id:
-                    continue
-                page.apply_payment(data)
-            reached += 1
-        except Exception:  # one closed tab must not stop the others
-            log.warning("live push to a tab failed", exc_info=True)
-    return reached
+    return await _each_tab(user_id, RechargeState, lambda page: page.apply_payment(data))
 
 
 async def _on_event(event: events.Event) -> None:
