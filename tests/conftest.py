@@ -189,8 +189,11 @@ def app_server(databases: Databases) -> Iterator[AppProcess]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     """Debian's Chromium, driven by Playwright."""
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+    from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415
 
+    # Assertions wait up to 15 s (Playwright's default is 5): on a busy 2-core CI
+    # machine a password change (argon2 twice) has taken longer than 5 s.
+    expect.set_options(timeout=15_000)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
