@@ -117,7 +117,7 @@ def _order() -> rx.Component:
                 "¥ ",
                 rx.text.strong(order["amount"].to(str), id="order-amount"),
                 " → ",
-                order["credits"].to(str),
+                order["credits_text"].to(str),
                 " ",
                 t("money.credits_unit"),
                 size="4",

@@ -35,7 +35,7 @@ class OrderRow:
     status: str
     status_label: str
     amount: str
-    credits: int
+    credits: str
     pay_type: str
     created: str
 
@@ -54,6 +54,7 @@ def order_view(order: PaymentTransaction) -> dict[str, Any]:
         "status": order.status,
         "amount": payments.format_fen(order.amount_fen),
         "credits": int(order.credits),
+        "credits_text": f"{order.credits:,}",
         "pay_type": order.pay_type,
         "provider": order.provider,
         "confirmed": bool(order.confirmed),
@@ -132,7 +133,7 @@ class RechargeState(AppState):
                 status=o["status"],
                 status_label=i18n.text(f"pay.status.{o['status']}", self.lang),
                 amount=o["amount"],
-                credits=o["credits"],
+                credits=f"{o['credits']:,}",
                 pay_type=i18n.text(f"pay.type.{o['pay_type']}", self.lang),
                 created=o["created"],
             )
