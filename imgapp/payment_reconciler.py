@@ -18,8 +18,8 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from imgapp import db, events, payment_gateway
-from imgapp.services import ledger, payments
+from imgapp import payment_gateway, recharge
+from imgapp.services import payments
 from imgapp.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -28,21 +28,8 @@ log = logging.getLogger(__name__)
 def run_once(*, older_than: timedelta | None) -> payments.Reconciliation:
     """One round with the configured gateway; announces credited orders to open pages."""
     report = payments.reconcile(payment_gateway.configured().client, older_than=older_than)
-    for order_id in report.credited:
-        order = db.call_read(payments.get_order, order_id=order_id)
-        balance = db.call_read(ledger.balance, user_id=order.user_id)
-        events.publish(
-            events.Event(
-                "payment",
-                order.user_id,
-                {"order_id": order_id, "status": order.status, "balance": balance},
-            )
-        )
-    for order_id in report.expired:  # the page offers a new order at once
-        order = db.call_read(payments.get_order, order_id=order_id)
-        events.publish(
-            events.Event("payment", order.user_id, {"order_id": order_id, "status": order.status})
-        )
+    for change in report.changes:
+        recharge.announce(change)
     if report.credited or report.expired or report.failed:
         log.info(
             "reconciliation: %d checked, credited %s, expired %s, failed %s",

@@ -1,4 +1,4 @@
-"""Opening and re-sending recharge orders: the steps the API and the recharge page share.
+"""Recharge steps the API, the page and the reconciler share: opening, re-sending, announcing.
 
 The order is written first (pending, unconfirmed), then the gateway is asked
 for it outside any database transaction, then its answer is recorded. A
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from imgapp import db, payment_gateway
+from imgapp import db, events, payment_gateway
 from imgapp.models import PaymentStatus, PaymentTransaction
 from imgapp.services import payments, xorpay
 from imgapp.services.errors import PaymentGatewayFailed
@@ -73,3 +73,13 @@ def retry_order(user_id: int, order_id: str) -> PaymentTransaction:
     if order.status != PaymentStatus.PENDING or order.confirmed:
         return order  # nothing to retry: the page shows what it is
     return _send(order, payment_gateway.configured())
+
+
+def announce(change: payments.Change | None) -> None:
+    """Tell the owner's open pages that an order changed (paid: with the new balance)."""
+    if change is None:
+        return
+    data: dict[str, object] = {"order_id": change.order_id, "status": change.status}
+    if change.balance is not None:
+        data["balance"] = change.balance
+    events.publish(events.Event("payment", change.user_id, data))

@@ -10,19 +10,18 @@ failed, so that XorPay tries again.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
-from imgapp import db, events, payment_gateway, recharge
+from imgapp import db, payment_gateway, recharge
 from imgapp.api.deps import ClientDep, CurrentUser, SameOrigin
-from imgapp.api.responses import error_response, request_lang
+from imgapp.api.responses import request_lang
+from imgapp.errors import describe
 from imgapp.models import PaymentTransaction
 from imgapp.services import payments
 from imgapp.services.errors import PaymentGatewayFailed, ValidationFailed
@@ -78,14 +77,15 @@ def order_out(order: PaymentTransaction) -> OrderOut:
 
 
 def _gateway_failure(exc: PaymentGatewayFailed, request: Request) -> JSONResponse:
-    response = error_response(exc, request_lang(request))
-    body: dict[str, Any] = {
-        **json.loads(response.body),
+    public = describe(exc, request_lang(request))
+    body = {
+        "error": public.message,
+        "code": public.code,
         "order_id": exc.order_id,
         "gateway_status": exc.gateway_status,
         "retryable": exc.retryable,
     }
-    return JSONResponse(body, status_code=response.status_code)
+    return JSONResponse(body, status_code=public.status)
 
 
 @router.post(
@@ -145,15 +145,6 @@ def _notify(fields: dict[str, str], ip: str) -> payments.Outcome:
     return db.call(payments.handle_notification, fields=fields, app_secret=secret, ip=ip)
 
 
-def publish_payment(outcome: payments.Outcome) -> None:
-    """Tell the owner's open pages that an order was paid (and the new balance)."""
-    if outcome.order is None or outcome.verdict != payments.Verdict.CREDITED:
-        return
-    data = order_out(outcome.order).model_dump(mode="json")
-    data["balance"] = outcome.balance
-    events.publish(events.Event("payment", outcome.order.user_id, data))
-
-
 @router.post(
     "/webhook",
     response_class=PlainTextResponse,
@@ -174,5 +165,5 @@ async def webhook(request: Request, client: ClientDep) -> PlainTextResponse:
     if not outcome.accepted:
         log.warning("notification rejected (%s) from %s", outcome.verdict.value, client.ip)
         return PlainTextResponse(f"fail: {outcome.verdict.value}", status_code=400)
-    await run_in_threadpool(publish_payment, outcome)
+    await run_in_threadpool(recharge.announce, outcome.change)
     return PlainTextResponse("success")

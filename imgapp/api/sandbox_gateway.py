@@ -24,7 +24,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from imgapp import payment_gateway
-from imgapp.services import xorpay
+from imgapp.services import payments, xorpay
+from imgapp.services.errors import ValidationFailed
 from imgapp.settings import get_settings
 
 router = APIRouter(prefix=payment_gateway.SANDBOX_PATH, include_in_schema=False)
@@ -158,10 +159,10 @@ async def refund(aoid: str, request: Request) -> JSONResponse:
 
 
 def _fen(price: str) -> int | None:
-    whole, _, cents = price.partition(".")
-    if not whole.isdigit() or (cents and not cents.isdigit()) or len(cents) > 2:  # noqa: PLR2004
+    try:
+        return payments.parse_amount(price)
+    except ValidationFailed:
         return None
-    return int(whole) * 100 + int(cents.ljust(2, "0") or "0")
 
 
 _VIA = {"alipay": "支付宝 Alipay", "native": "微信 WeChat"}

@@ -236,6 +236,19 @@ class _Write:
     actor: str
     now: datetime
 
+    def moved(self, *, entry_id: int, balance_after: int) -> Movement:
+        """The movement this write made (a new one, not a replay)."""
+        return Movement(
+            entry_id=entry_id,
+            user_id=self.user_id,
+            amount=self.amount,
+            balance_after=balance_after,
+            kind=self.kind,
+            idempotency_key=self.key,
+            created_at=self.now,
+            replayed=False,
+        )
+
     @property
     def audit_target(self) -> str:
         return f"{self.reference.type}:{self.reference.id}" if self.reference.type else self.key
@@ -410,16 +423,7 @@ def _move(
     if entry_id is None:  # the key was used first by someone else: undo, then replay
         _shift_balance(session, user_id=user_id, amount=-amount)
         return _replay(session, w.key, user_id=user_id, amount=amount, kind=kind)
-    return Movement(
-        entry_id=entry_id,
-        user_id=user_id,
-        amount=amount,
-        balance_after=new_balance,
-        kind=kind,
-        idempotency_key=w.key,
-        created_at=w.now,
-        replayed=False,
-    )
+    return w.moved(entry_id=entry_id, balance_after=new_balance)
 
 
 def charge(
@@ -479,16 +483,7 @@ def charge_committed(
         except db.StatementRefused:  # the key was taken: nothing moved
             new_balance, entry_id = None, None
         if new_balance is not None and entry_id is not None:
-            return Movement(
-                entry_id=entry_id,
-                user_id=user_id,
-                amount=w.amount,
-                balance_after=new_balance,
-                kind=LedgerKind.CHARGE,
-                idempotency_key=w.key,
-                created_at=w.now,
-                replayed=False,
-            )
+            return w.moved(entry_id=entry_id, balance_after=new_balance)
     return db.call(
         charge,
         user_id=user_id,

@@ -56,13 +56,9 @@ def format_fen(fen: int) -> str:
 
 def parse_amount(value: object) -> int:
     """A CNY amount as fen: a string like "50" or "50.00" (or a JSON integer of yuan)."""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValidationFailed(
-            "amount_format",
-            'Send `amount` as a string of yuan with at most two decimals, such as "50.00".',
-            field="amount",
-        )
-    text = str(value).strip()
+    text = (
+        str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    )
     match = _AMOUNT.match(text)
     if not match:
         raise ValidationFailed(
@@ -237,6 +233,16 @@ NOTIFY_FIELDS = ("aoid", "order_id", "pay_price", "pay_time", "sign")
 
 
 @dataclass(frozen=True)
+class Change:
+    """An order that just changed, as its owner's open pages need to hear of it."""
+
+    user_id: int
+    order_id: str
+    status: str
+    balance: int | None = None  # set when credits arrived
+
+
+@dataclass(frozen=True)
 class Outcome:
     """A notification's verdict and the order it concerned (when known)."""
 
@@ -248,6 +254,13 @@ class Outcome:
     def accepted(self) -> bool:
         """Whether XorPay should be told `success`."""
         return self.verdict in ACCEPTED
+
+    @property
+    def change(self) -> Change | None:
+        """What to tell the owner's pages: only when this outcome credited the order."""
+        if self.order is None or self.verdict != Verdict.CREDITED:
+            return None
+        return Change(self.order.user_id, self.order.order_id, self.order.status, self.balance)
 
 
 def _reject(
@@ -443,6 +456,7 @@ class Reconciliation:
     credited: list[str] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (order id, why)
+    changes: list[Change] = field(default_factory=list)  # for the owners' open pages
 
 
 def reconcile(client: xorpay.XorPayClient, *, older_than: timedelta | None) -> Reconciliation:
@@ -456,12 +470,17 @@ def reconcile(client: xorpay.XorPayClient, *, older_than: timedelta | None) -> R
             report.failed.append((order.order_id, str(exc)))
             continue
         if answer in {"payed", "success"}:
-            if db.call(confirm_paid, order_id=order.order_id).verdict == Verdict.CREDITED:
+            change = db.call(confirm_paid, order_id=order.order_id).change
+            if change is not None:
                 report.credited.append(order.order_id)
+                report.changes.append(change)
         elif (answer == "expire" or order.expires_at < utcnow()) and db.call(
             expire, order_id=order.order_id
         ):
             report.expired.append(order.order_id)
+            report.changes.append(
+                Change(order.user_id, order.order_id, PaymentStatus.EXPIRED.value)
+            )
     return report
 
 

@@ -33,6 +33,16 @@ CREATE_REFUSALS = {
     "alipay_api_error": "pay.gw.channel_error",
     "wechat_api_error": "pay.gw.channel_error",
 }
+UNREACHABLE = "unreachable"  # our word for "no usable answer", kept like a refusal word
+
+
+def message_key(status: str) -> str:
+    """What to tell the payer about a create call that ended with `status`."""
+    if status == UNREACHABLE:
+        return "pay.gw.unreachable"
+    return CREATE_REFUSALS.get(status, "pay.gw.unknown_refusal")
+
+
 # query2's answers.
 QUERY_STATUSES = {"not_exist", "new", "payed", "success", "fee_error", "expire"}
 
@@ -85,7 +95,7 @@ class GatewayUnreachable(GatewayError):
 
     def __init__(self, why: str) -> None:
         """Keep what went wrong."""
-        super().__init__("unreachable", "pay.gw.unreachable", why)
+        super().__init__(UNREACHABLE, message_key(UNREACHABLE), why)
 
 
 @dataclass(frozen=True)
@@ -161,9 +171,7 @@ class XorPayClient:
         data = self._call("POST", f"/pay/{self.aid}", data=form)
         status = data["status"]
         if status != "ok":
-            raise GatewayError(
-                status, CREATE_REFUSALS.get(status, "pay.gw.unknown_refusal"), data.get("info")
-            )
+            raise GatewayError(status, message_key(status), data.get("info"))
         info = data.get("info") if isinstance(data.get("info"), dict) else {}
         qr, aoid = info.get("qr"), data.get("aoid")
         if not isinstance(qr, str) or not qr or not isinstance(aoid, str | int):

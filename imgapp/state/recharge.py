@@ -61,18 +61,10 @@ def order_view(order: PaymentTransaction) -> dict[str, Any]:
         "qr": order.qr,
         "expires_ms": int(order.expires_at.timestamp() * 1000),
         "expired": order.expires_at < utcnow(),
-        "gateway_key": payments_gateway_key(order),
+        # What the gateway last said, as a message key ('' when all is well).
+        "gateway_key": xorpay.message_key(order.gateway_error) if order.gateway_error else "",
         "created": formatting.local_time(order.created_at),
     }
-
-
-def payments_gateway_key(order: PaymentTransaction) -> str:
-    """The message key for what the gateway last said about the order ('' when all is well)."""
-    if not order.gateway_error:
-        return ""
-    if order.gateway_error == "unreachable":
-        return "pay.gw.unreachable"
-    return xorpay.CREATE_REFUSALS.get(order.gateway_error, "pay.gw.unknown_refusal")
 
 
 class RechargeState(AppState):
