@@ -245,6 +245,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "pay.new": ("重新下单", "New order"),
     "pay.recent": ("最近的充值", "Recent recharges"),
     "pay.via": ("方式", "Via"),
+    "pay.credits": ("点数", "Credits"),
     "pay.status": ("状态", "Status"),
     "pay.created": ("时间", "Created"),
     "pay.sandbox": ("沙箱 · 不会真实扣款", "Sandbox · no real money"),
@@ -392,8 +393,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     ),
     "error.amount_too_small": ("金额至少为 0.01 元。", "The amount must be at least 0.01."),
     "error.amount_over_limit": (
-        "{pay_type} 单笔最多 {limit} 元。",
-        "{pay_type} takes at most {limit} per payment.",
+        "{label_zh}单笔最多 {limit} 元。",
+        "{label_en} takes at most {limit} per payment.",
     ),
     "error.amount_buys_nothing": (
         "1 点售价 {price} 元，金额至少要能买 1 点。",

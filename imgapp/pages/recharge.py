@@ -214,7 +214,7 @@ def _orders() -> rx.Component:
                 rx.table.row(
                     rx.table.column_header_cell(t("pay.order_id")),
                     rx.table.column_header_cell(t("pay.amount")),
-                    rx.table.column_header_cell(t("money.credits_unit")),
+                    rx.table.column_header_cell(t("pay.credits")),
                     rx.table.column_header_cell(t("pay.via")),
                     rx.table.column_header_cell(t("pay.status")),
                     rx.table.column_header_cell(t("pay.created")),

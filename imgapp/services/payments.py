@@ -34,17 +34,19 @@ MIN_AMOUNT_FEN = 1
 
 @dataclass(frozen=True)
 class PayType:
-    """A way to pay: what the page calls it, what XorPay calls it, its per-payment limit."""
+    """A way to pay: our name for it, XorPay's, its per-payment limit, what payers call it."""
 
     name: str
     gateway_name: str
     max_fen: int
+    label_en: str
+    label_zh: str
 
 
 # XORPAY.md, "Limits worth showing to the payer".
 PAY_TYPES = {
-    "alipay": PayType("alipay", "alipay", 1_000 * FEN_PER_YUAN),
-    "wechat": PayType("wechat", "native", 20_000 * FEN_PER_YUAN),
+    "alipay": PayType("alipay", "alipay", 1_000 * FEN_PER_YUAN, "Alipay", "支付宝"),
+    "wechat": PayType("wechat", "native", 20_000 * FEN_PER_YUAN, "WeChat Pay", "微信支付"),
 }
 _AMOUNT = re.compile(r"^(0|[1-9]\d{0,9})(\.\d{1,2})?$")
 
@@ -104,10 +106,12 @@ def check_order(
         limit = format_fen(kind.max_fen)
         raise ValidationFailed(
             "amount_over_limit",
-            f"{kind.name} takes at most {limit} per payment.",
+            f"{kind.label_en} takes at most {limit} per payment.",
             field="amount",
             limit=limit,
             pay_type=kind.name,
+            label_en=kind.label_en,
+            label_zh=kind.label_zh,
         )
     credits = credits_for(fen, credit_price_fen=credit_price_fen)
     if credits < 1:

@@ -54,4 +54,5 @@ def test_a_bad_amount_is_explained_in_place(app_server, browser_context):
     page.fill("#amount", "2000")
     page.click("#create-order")
     expect(page.locator("#pay-error")).to_contain_text("1000.00")
+    expect(page.locator("#pay-error")).to_contain_text("支付宝")
     expect(page.locator("#order-status")).to_have_count(0)
