@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from imgapp.settings import get_settings
+from imgapp.core.settings import get_settings
 
 _settings = get_settings()
 

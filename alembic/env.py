@@ -8,8 +8,8 @@ from sqlmodel import SQLModel
 
 import imgapp.models  # noqa: F401 - registers every table on the metadata
 from alembic import context
-from imgapp.db import make_engine
-from imgapp.settings import get_settings
+from imgapp.core.db import make_engine
+from imgapp.core.settings import get_settings
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

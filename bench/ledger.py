@@ -33,7 +33,7 @@ os.environ.setdefault("SESSION_SECRET", "bench-session-secret-0123456789")
 
 from sqlalchemy import text  # noqa: E402
 
-from imgapp import db, migrations  # noqa: E402
+from imgapp.core import db, migrations  # noqa: E402
 from imgapp.services import ledger  # noqa: E402
 from tests.support.pg import PostgresServer, _as_postgres, _bin_dir  # noqa: E402
 

@@ -36,7 +36,7 @@ import httpx  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from imgapp import db, migrations  # noqa: E402
+from imgapp.core import db, migrations  # noqa: E402
 from imgapp.models import LedgerKind  # noqa: E402
 from imgapp.models.base import require_id  # noqa: E402
 from imgapp.services import accounts, ledger  # noqa: E402

@@ -31,8 +31,8 @@ os.environ.setdefault("TASK_POLL_SECONDS", "0.05")
 import psycopg  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from imgapp import db, migrations  # noqa: E402
-from imgapp.services.providers import GeneratedImage  # noqa: E402
+from imgapp.core import db, migrations  # noqa: E402
+from imgapp.gateways.providers import GeneratedImage  # noqa: E402
 from tests.support.pg import PostgresServer  # noqa: E402
 
 
@@ -71,7 +71,7 @@ def _seed_imgapp(url: str, jobs: int) -> None:
 
 def _imgapp_worker(url: str, concurrency: int, start_at: float, _jobs: int) -> None:
     """The production loop: `worker.start`, as `python -m imgapp.worker` runs it."""
-    from imgapp import worker  # noqa: PLC0415
+    from imgapp.worker import processor as worker  # noqa: PLC0415
 
     db.use_engine(db.make_engine(url, pool_size=concurrency + 2))
     processor = worker.Processor(concurrency=concurrency, provider_factory=NoOp)

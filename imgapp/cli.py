@@ -7,7 +7,7 @@ import sys
 import uuid
 from collections.abc import Callable, Sequence
 
-from imgapp.settings import check_settings, get_settings, production_problems
+from imgapp.core.settings import check_settings, get_settings, production_problems
 
 _MARK = {
     "ok": "ok",
@@ -40,7 +40,7 @@ def cmd_check_env(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Apply every pending migration."""
-    from imgapp import migrations  # noqa: PLC0415 - alembic loads only for this command
+    from imgapp.core import migrations  # noqa: PLC0415 - alembic loads only for this command
 
     migrations.upgrade(revision=args.revision)
     return 0
@@ -53,10 +53,13 @@ def _fail(message: str) -> int:
 
 def cmd_credits_grant(args: argparse.Namespace) -> int:
     """Give (or with a negative N take) credits, as an audited operator adjustment."""
-    from imgapp import db  # noqa: PLC0415 - the database loads only for commands that use it
-    from imgapp.errors import describe  # noqa: PLC0415
+    from imgapp.core import db  # noqa: PLC0415 - the database loads only for commands that use it
     from imgapp.services import accounts, ledger  # noqa: PLC0415
-    from imgapp.services.errors import ImgappError, NotFound  # noqa: PLC0415
+    from imgapp.services.errors import (  # noqa: PLC0415
+        ImgappError,
+        NotFound,
+        describe,
+    )
 
     if not args.reason.strip():
         return _fail("--reason must say why (it is kept in the ledger and the audit log).")
@@ -83,7 +86,7 @@ def cmd_credits_grant(args: argparse.Namespace) -> int:
 
 def cmd_credits_check(_args: argparse.Namespace) -> int:
     """Check the ledger invariant over every account; non-zero on any violation."""
-    from imgapp import db  # noqa: PLC0415
+    from imgapp.core import db  # noqa: PLC0415
     from imgapp.services import ledger  # noqa: PLC0415
 
     with db.read() as session:
@@ -98,14 +101,14 @@ def cmd_credits_check(_args: argparse.Namespace) -> int:
 
 
 def _when(value: object) -> str:
-    from imgapp import formatting  # noqa: PLC0415
+    from imgapp.core import formatting  # noqa: PLC0415
 
     return formatting.local_time(value) if value else "-"  # type: ignore[arg-type]
 
 
 def cmd_tasks_inspect(args: argparse.Namespace) -> int:
     """Explain one task: parameters, timeline, money, images, and what is wrong."""
-    from imgapp import db  # noqa: PLC0415
+    from imgapp.core import db  # noqa: PLC0415
     from imgapp.models import Task, User  # noqa: PLC0415
     from imgapp.models.base import utcnow  # noqa: PLC0415
     from imgapp.services import tasks  # noqa: PLC0415
@@ -141,12 +144,11 @@ def cmd_tasks_inspect(args: argparse.Namespace) -> int:
 
 def cmd_tasks_cancel(args: argparse.Namespace) -> int:
     """Cancel a task as an operator (its owner gets the refund)."""
-    from imgapp import db  # noqa: PLC0415
-    from imgapp.errors import describe  # noqa: PLC0415
+    from imgapp.core import db  # noqa: PLC0415
+    from imgapp.flows.generation import publish_task  # noqa: PLC0415
     from imgapp.models import Task  # noqa: PLC0415
     from imgapp.services import tasks  # noqa: PLC0415
-    from imgapp.services.errors import ImgappError  # noqa: PLC0415
-    from imgapp.task_updates import publish_task  # noqa: PLC0415
+    from imgapp.services.errors import ImgappError, describe  # noqa: PLC0415
 
     with db.read() as session:
         task = session.get(Task, args.task_id)
@@ -167,7 +169,7 @@ def cmd_tasks_stuck(args: argparse.Namespace) -> int:
     """List tasks pending too long and tasks whose processor went quiet; 1 if any."""
     from datetime import timedelta  # noqa: PLC0415
 
-    from imgapp import db  # noqa: PLC0415
+    from imgapp.core import db  # noqa: PLC0415
     from imgapp.services import tasks  # noqa: PLC0415
 
     found = db.call_read(tasks.stuck, pending_for=timedelta(minutes=args.pending_minutes))
@@ -187,7 +189,7 @@ def cmd_tasks_stuck(args: argparse.Namespace) -> int:
 
 def cmd_payments_reconcile(_args: argparse.Namespace) -> int:
     """Ask the gateway about every pending order: credit the paid, expire the dead."""
-    from imgapp import payment_reconciler  # noqa: PLC0415
+    from imgapp.worker import reconciler as payment_reconciler  # noqa: PLC0415
 
     report = payment_reconciler.run_once(older_than=None)
     _out(f"{report.checked} pending order(s) checked.")
@@ -204,7 +206,7 @@ def cmd_payments_show(args: argparse.Namespace) -> int:
     """Explain one recharge order: amounts, gateway, timeline, ledger entry, audit trail."""
     from sqlmodel import select  # noqa: PLC0415
 
-    from imgapp import db  # noqa: PLC0415
+    from imgapp.core import db  # noqa: PLC0415
     from imgapp.models import AuditLog, LedgerEntry, User  # noqa: PLC0415
     from imgapp.models.base import utcnow  # noqa: PLC0415
     from imgapp.services import payments  # noqa: PLC0415

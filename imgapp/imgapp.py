@@ -4,16 +4,13 @@ import logging
 
 import reflex as rx
 
-from imgapp import (
-    live,
-    pages,  # noqa: F401 - importing registers every page
-    payment_reconciler,
-    worker,
-)
 from imgapp.api.app import app as api
-from imgapp.errors import describe
-from imgapp.settings import assert_startable, get_settings
+from imgapp.core.settings import assert_startable, get_settings
+from imgapp.live import bridge as live
+from imgapp.services.errors import describe
 from imgapp.state.guard import SessionGuard
+from imgapp.worker import processor as worker
+from imgapp.worker import reconciler as payment_reconciler
 
 assert_startable(get_settings())
 logging.getLogger("imgapp").setLevel(get_settings().imgapp_log_level)

@@ -32,8 +32,8 @@ os.environ.update(
     }
 )
 
-from imgapp import db, migrations  # noqa: E402 - after the environment above
-from imgapp.settings import get_settings  # noqa: E402
+from imgapp.core import db, migrations  # noqa: E402 - after the environment above
+from imgapp.core.settings import get_settings  # noqa: E402
 from tests.support.browser import CHROMIUM_ARGS  # noqa: E402
 from tests.support.pg import PostgresServer  # noqa: E402
 from tests.support.servers import ApiServer, AppProcess  # noqa: E402

@@ -13,17 +13,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from imgapp.api import (
-    auth,
-    billing,
-    generation,
-    health,
-    images,
-    payments,
-    sandbox_gateway,
-    task_processing,
-)
+from imgapp.api import auth, billing, generation, health, images, payments, task_processing
 from imgapp.api.responses import error_response, request_lang
+from imgapp.gateways import xorpay_sandbox as sandbox_gateway
 from imgapp.services.errors import ImgappError
 
 log = logging.getLogger(__name__)

@@ -16,14 +16,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
-from imgapp import db, routes
 from imgapp.api.deps import ClientDep, CurrentUser, SameOrigin, session_token
 from imgapp.api.responses import error_response, request_lang
-from imgapp.errors import describe
+from imgapp.core import db, routes
+from imgapp.core.settings import get_settings
 from imgapp.models import User
 from imgapp.services import accounts, sessions
-from imgapp.services.errors import ImgappError, TooManyAttempts, ValidationFailed
-from imgapp.settings import get_settings
+from imgapp.services.errors import ImgappError, TooManyAttempts, ValidationFailed, describe
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 

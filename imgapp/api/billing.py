@@ -13,14 +13,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from imgapp import db, formatting
 from imgapp.api.deps import CurrentUser
 from imgapp.api.internal import InternalKey
 from imgapp.api.responses import request_lang
-from imgapp.errors import describe
+from imgapp.core import db, formatting
 from imgapp.models import LedgerEntry, UsageLog
 from imgapp.services import ledger
-from imgapp.services.errors import InsufficientCredits, NotFound, ValidationFailed
+from imgapp.services.errors import InsufficientCredits, NotFound, ValidationFailed, describe
 
 router = APIRouter(prefix="/api/billing", tags=["billing"])
 

@@ -10,11 +10,11 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
-from imgapp import db
+from imgapp.core import db
+from imgapp.core.settings import get_settings
 from imgapp.services import sessions
 from imgapp.services.errors import CrossSiteRequest, NotSignedIn
 from imgapp.services.sessions import Principal
-from imgapp.settings import get_settings
 
 
 def _db_session() -> Iterator[Session]:

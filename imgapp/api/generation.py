@@ -10,12 +10,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from imgapp import db, i18n
 from imgapp.api.deps import CurrentUser, SameOrigin
 from imgapp.api.responses import request_lang
-from imgapp.services import generation, ledger, providers, tasks
+from imgapp.core import db, i18n
+from imgapp.flows.generation import publish_task
+from imgapp.gateways import providers
+from imgapp.services import generation, ledger, tasks
 from imgapp.services.errors import ValidationFailed
-from imgapp.task_updates import publish_task
 
 router = APIRouter(prefix="/api/generate-image", tags=["generation"])
 

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from imgapp import db
+from imgapp.core import db
 
 router = APIRouter(prefix="/api", tags=["health"])
 

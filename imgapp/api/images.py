@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from imgapp import db
 from imgapp.api.deps import CurrentUser
-from imgapp.services import images, tasks
+from imgapp.core import db
+from imgapp.gateways import image_files as images
+from imgapp.services import tasks
 from imgapp.services.errors import NotFound
 
 router = APIRouter(prefix="/api/images", tags=["images"])

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from fastapi import Depends, Request
 from pydantic import SecretStr
 
+from imgapp.core.settings import Settings, get_settings
 from imgapp.services.errors import BadInternalKey
-from imgapp.settings import Settings, get_settings
 
 
 def presented_secret(request: Request) -> str | None:

@@ -18,13 +18,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
-from imgapp import db, payment_gateway, recharge
 from imgapp.api.deps import ClientDep, CurrentUser, SameOrigin
 from imgapp.api.responses import request_lang
-from imgapp.errors import describe
+from imgapp.core import db
+from imgapp.flows import recharge
+from imgapp.gateways import payment as payment_gateway
 from imgapp.models import PaymentTransaction
 from imgapp.services import payments
-from imgapp.services.errors import PaymentGatewayFailed, ValidationFailed
+from imgapp.services.errors import PaymentGatewayFailed, ValidationFailed, describe
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/payments", tags=["payments"])

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from imgapp.errors import describe
-from imgapp.i18n import Lang
+from imgapp.core.i18n import Lang
+from imgapp.services.errors import describe
 
 
 def request_lang(request: Request) -> Lang:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from imgapp import worker
 from imgapp.api.internal import require_secret
+from imgapp.worker import processor as worker
 
 router = APIRouter(prefix="/api/tasks", tags=["internal"])
 

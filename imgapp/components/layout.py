@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from imgapp import routes
 from imgapp.components.native_form import native_form
 from imgapp.components.text import t
+from imgapp.core import routes
 from imgapp.state.app import AppState
 from imgapp.state.lang import LangState
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from imgapp.i18n import CATALOG
+from imgapp.core.i18n import CATALOG
 from imgapp.state.lang import LangState
 
 

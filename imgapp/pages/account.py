@@ -2,12 +2,12 @@
 
 import reflex as rx
 
-from imgapp import routes
 from imgapp.components.auth_form import labelled
 from imgapp.components.layout import signed_in_page
 from imgapp.components.native_form import native_form
 from imgapp.components.tables import ledger_table
 from imgapp.components.text import t
+from imgapp.core import routes
 from imgapp.state.account import AccountState
 from imgapp.state.app import AppState
 

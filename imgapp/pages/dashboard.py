@@ -2,10 +2,10 @@
 
 import reflex as rx
 
-from imgapp import routes
 from imgapp.components.layout import signed_in_page
 from imgapp.components.tables import field, ledger_table, rows_table
 from imgapp.components.text import t
+from imgapp.core import routes
 from imgapp.state.app import AppState
 from imgapp.state.dashboard import DashboardState
 

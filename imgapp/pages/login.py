@@ -2,10 +2,10 @@
 
 import reflex as rx
 
-from imgapp import routes
 from imgapp.components.auth_form import auth_form, email_field, messages, password_field
 from imgapp.components.layout import auth_card
 from imgapp.components.text import t
+from imgapp.core import routes
 from imgapp.state.auth_forms import AuthFormState
 
 

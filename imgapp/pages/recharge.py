@@ -2,9 +2,9 @@
 
 import reflex as rx
 
-from imgapp import routes
 from imgapp.components.layout import signed_in_page
 from imgapp.components.text import t
+from imgapp.core import routes
 from imgapp.state.app import AppState
 from imgapp.state.recharge import RechargeState
 

@@ -2,7 +2,6 @@
 
 import reflex as rx
 
-from imgapp import routes
 from imgapp.components.auth_form import (
     auth_form,
     display_name_field,
@@ -12,6 +11,7 @@ from imgapp.components.auth_form import (
 )
 from imgapp.components.layout import auth_card
 from imgapp.components.text import t
+from imgapp.core import routes
 from imgapp.state.auth_forms import AuthFormState
 
 

@@ -16,6 +16,7 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from imgapp.core.settings import get_settings
 from imgapp.models import User
 from imgapp.models.base import require_id, utcnow
 from imgapp.models.user import DISPLAY_NAME_MAX_LENGTH, EMAIL_MAX_LENGTH
@@ -30,7 +31,6 @@ from imgapp.services.errors import (
     ValidationFailed,
     WrongPassword,
 )
-from imgapp.settings import get_settings
 
 # Deliberately simple: one @, a dot in the domain, no spaces. Delivery proves the rest.
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from imgapp.core.settings import get_settings
 from imgapp.services.errors import ValidationFailed
-from imgapp.settings import get_settings
 
 SIZES: dict[str, int] = {  # size -> credits per image at standard quality
     "512x512": 4,

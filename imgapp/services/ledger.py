@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, literal, select, text, update
 from sqlmodel import Session, col
 
-from imgapp import db
-from imgapp.db import DriverStatement, InsertUnlessExists
+from imgapp.core import db
+from imgapp.core.db import DriverStatement, InsertUnlessExists
 from imgapp.models.base import utcnow
 from imgapp.models.billing import (
     IDEMPOTENCY_KEY_MAX_LENGTH,

@@ -21,10 +21,11 @@ from enum import StrEnum
 from sqlalchemy import select, update
 from sqlmodel import Session, col
 
-from imgapp import db
+from imgapp.core import db
+from imgapp.gateways import xorpay
 from imgapp.models import LedgerKind, PaymentStatus, PaymentTransaction
 from imgapp.models.base import require_id, utcnow
-from imgapp.services import audit, ledger, xorpay
+from imgapp.services import audit, ledger
 from imgapp.services.audit import Action
 from imgapp.services.errors import NotFound, ValidationFailed
 

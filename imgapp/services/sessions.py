@@ -16,12 +16,12 @@ from http.cookies import CookieError, SimpleCookie
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from imgapp.core.settings import get_settings
 from imgapp.models import User, UserSession
 from imgapp.models.base import require_id, utcnow
 from imgapp.services import audit
 from imgapp.services.audit import Action
 from imgapp.services.errors import NotFound
-from imgapp.settings import get_settings
 
 COOKIE_NAME = "imgapp_session"
 _TOKEN_BYTES = 32

@@ -7,10 +7,9 @@ from typing import Any
 
 import reflex as rx
 
-from imgapp import db, formatting
-from imgapp.errors import describe
+from imgapp.core import db, formatting
 from imgapp.services import accounts, ledger, passwords
-from imgapp.services.errors import ImgappError
+from imgapp.services.errors import ImgappError, describe
 from imgapp.state.app import AppState
 from imgapp.state.ledger_rows import entry_row, translate_kinds
 

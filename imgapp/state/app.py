@@ -10,7 +10,8 @@ import asyncio
 
 import reflex as rx
 
-from imgapp import db, formatting, live_tokens, routes
+from imgapp.core import db, formatting, routes
+from imgapp.live import tabs as live_tokens
 from imgapp.services import ledger, sessions
 from imgapp.services.sessions import Principal
 from imgapp.state.lang import LangState

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from imgapp import routes
-from imgapp.i18n import CATALOG
+from imgapp.core import routes
+from imgapp.core.i18n import CATALOG
 from imgapp.services.accounts import DISPLAY_NAME_MAX_LENGTH
 from imgapp.services.passwords import MIN_PASSWORD_LENGTH
 from imgapp.state.app import resolve_principal

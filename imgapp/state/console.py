@@ -15,14 +15,14 @@ from typing import Any
 
 import reflex as rx
 
-from imgapp import db, formatting, i18n
-from imgapp.errors import describe
+from imgapp.core import db, formatting, i18n
+from imgapp.core.settings import get_settings
+from imgapp.flows.generation import publish_task
+from imgapp.gateways import providers
 from imgapp.models.base import utcnow
-from imgapp.services import generation, ledger, providers, tasks
-from imgapp.services.errors import ImgappError
-from imgapp.settings import get_settings
+from imgapp.services import generation, ledger, tasks
+from imgapp.services.errors import ImgappError, describe
 from imgapp.state.app import AppState
-from imgapp.task_updates import publish_task
 
 RECENT_TASKS = 30
 _ACTIVE = ("pending", "processing")

@@ -6,7 +6,7 @@ import asyncio
 
 import reflex as rx
 
-from imgapp import db
+from imgapp.core import db
 from imgapp.services import ledger
 from imgapp.state.app import AppState
 from imgapp.state.ledger_rows import entry_row, translate_kinds, usage_row

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from imgapp import i18n
+from imgapp.core import i18n
 
 
 class LangState(rx.State):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from imgapp import formatting, i18n
+from imgapp.core import formatting, i18n
 from imgapp.models import LedgerEntry, UsageLog
 
 

@@ -14,13 +14,14 @@ from typing import Any
 import reflex as rx
 import segno
 
-from imgapp import db, formatting, i18n, recharge
-from imgapp.errors import describe
+from imgapp.core import db, formatting, i18n
+from imgapp.core.settings import get_settings
+from imgapp.flows import recharge
+from imgapp.gateways import xorpay
 from imgapp.models import PaymentTransaction
 from imgapp.models.base import utcnow
-from imgapp.services import payments, xorpay
-from imgapp.services.errors import ImgappError, PaymentGatewayFailed
-from imgapp.settings import get_settings
+from imgapp.services import payments
+from imgapp.services.errors import ImgappError, PaymentGatewayFailed, describe
 from imgapp.state.app import AppState
 
 PRESETS = ("10.00", "50.00", "100.00", "200.00", "500.00")

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlmodel import func, select
 
-from imgapp import db
+from imgapp.core import db
 from imgapp.models import User, UserSession
 from tests.support.factories import PASSWORD, create_user, unique_email
 

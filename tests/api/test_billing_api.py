@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlmodel import func, select
 
-from imgapp import db
+from imgapp.core import db
 from imgapp.models import LedgerEntry
 from imgapp.services import ledger
 from tests.support.factories import PASSWORD, funded_user

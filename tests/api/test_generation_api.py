@@ -7,10 +7,10 @@ import asyncio
 import httpx
 import pytest
 
-from imgapp import db
+from imgapp.core import db
+from imgapp.gateways.providers import LocalProvider
 from imgapp.services import ledger
-from imgapp.services.providers import LocalProvider
-from imgapp.worker import Processor
+from imgapp.worker.processor import Processor
 from tests.support import aio
 from tests.support.factories import PASSWORD, funded_user
 

@@ -14,11 +14,12 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col
 
-from imgapp import db, payment_reconciler
-from imgapp.api import sandbox_gateway
+from imgapp.core import db
+from imgapp.gateways import xorpay_sandbox as sandbox_gateway
 from imgapp.models import PaymentTransaction
 from imgapp.models.base import utcnow
 from imgapp.services import ledger
+from imgapp.worker import reconciler as payment_reconciler
 from tests.support.factories import PASSWORD, create_user
 from tests.support.servers import PROJECT_ROOT
 from tests.support.xorpay_server import AID, SECRET, FakeXorPay, start

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from imgapp import db
+from imgapp.core import db
 from imgapp.models import User
 from imgapp.services import accounts, ledger
 

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from imgapp.services import xorpay
+from imgapp.gateways import xorpay
 from tests.support.servers import ApiServer
 
 AID = "loopback-aid"

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col, func, select
 
-from imgapp import db
+from imgapp.core import db
 from imgapp.models import AuditLog, User
 from imgapp.models.base import utcnow
 from imgapp.services import accounts, audit, passwords

@@ -9,7 +9,7 @@ import sys
 from sqlalchemy import text
 from sqlmodel import select
 
-from imgapp import db
+from imgapp.core import db
 from imgapp.models import AuditLog
 from imgapp.services import ledger
 from tests.support.factories import create_user, funded_user

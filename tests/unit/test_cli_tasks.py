@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import col
 
-from imgapp import db
+from imgapp.core import db
 from imgapp.models import Task
 from imgapp.models.base import utcnow
 from imgapp.services import generation, ledger, tasks

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import func, select
 
-from imgapp import db
+from imgapp.core import db
 from imgapp.models import AuditLog, LedgerEntry, LedgerKind, UsageLog
 from imgapp.models.base import utcnow
 from imgapp.services import ledger

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlmodel import func, select
 
-from imgapp import db
+from imgapp.core import db
 from imgapp.models import LedgerEntry
 from imgapp.services import ledger
 from imgapp.services.errors import InsufficientCredits, RefundExceedsCharge

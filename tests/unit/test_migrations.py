@@ -8,7 +8,7 @@ from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
 import imgapp.models  # noqa: F401 - registers the tables
-from imgapp import db, migrations
+from imgapp.core import db, migrations
 
 
 def _diff(url: str) -> list[object]:

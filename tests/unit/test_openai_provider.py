@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from imgapp.gateways.providers import ProviderRejected, ProviderUnavailable
+from imgapp.gateways.providers.openai_images import OpenAIProvider
 from imgapp.services import generation
-from imgapp.services.providers import ProviderRejected, ProviderUnavailable
-from imgapp.services.providers.openai_images import OpenAIProvider
 from tests.support.openai_server import FakeOpenAI, serve
 
 PARAMS = generation.Params(

@@ -12,9 +12,10 @@ from datetime import timedelta
 import pytest
 from sqlmodel import func, select
 
-from imgapp import db
+from imgapp.core import db
+from imgapp.gateways import xorpay
 from imgapp.models import AuditLog, LedgerEntry, PaymentStatus, PaymentTransaction
-from imgapp.services import ledger, payments, xorpay
+from imgapp.services import ledger, payments
 from imgapp.services.errors import ValidationFailed
 from tests.support.factories import create_user
 

@@ -11,16 +11,17 @@ from typing import ClassVar
 import pytest
 from sqlmodel import func, select
 
-from imgapp import db
-from imgapp.models import LedgerEntry, Task, TaskImage
-from imgapp.services import generation, images, ledger, tasks
-from imgapp.services.providers import (
+from imgapp.core import db
+from imgapp.gateways import image_files as images
+from imgapp.gateways.providers import (
     Cancelled,
     GeneratedImage,
     LocalProvider,
     ProviderRejected,
 )
-from imgapp.worker import Processor
+from imgapp.models import LedgerEntry, Task, TaskImage
+from imgapp.services import generation, ledger, tasks
+from imgapp.worker.processor import Processor
 from tests.support import aio
 from tests.support.factories import funded_user
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from imgapp import db
+from imgapp.core import db
 from imgapp.models import UserSession
 from imgapp.models.base import utcnow
 from imgapp.services import sessions

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from imgapp.settings import (
+from imgapp.core.settings import (
     UnsafeProductionSettingsError,
     assert_startable,
     check_settings,

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col, func, select
 
-from imgapp import db
+from imgapp.core import db
 from imgapp.models import LedgerEntry, Task, TaskStatus
 from imgapp.models.base import utcnow
 from imgapp.services import generation, ledger, tasks

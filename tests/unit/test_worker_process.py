@@ -12,11 +12,11 @@ import time
 import pytest
 from sqlmodel import func, select
 
-from imgapp import db
+from imgapp.core import db
+from imgapp.gateways.providers import LocalProvider
 from imgapp.models import LedgerEntry, Task
 from imgapp.services import generation, ledger, tasks
-from imgapp.services.providers import LocalProvider
-from imgapp.worker import Processor
+from imgapp.worker.processor import Processor
 from tests.support import aio
 from tests.support.factories import funded_user
 from tests.support.servers import PROJECT_ROOT

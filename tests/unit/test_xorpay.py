@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from imgapp.services import xorpay
+from imgapp.gateways import xorpay
 from tests.support.xorpay_server import AID, SECRET, FakeXorPay, start
 
 NOTIFY_URL = "http://localhost:3000/api/payments/webhook"

@@ -23,10 +23,11 @@ import httpx
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from imgapp import payment_gateway
-from imgapp.services import payments, xorpay
+from imgapp.core.settings import get_settings
+from imgapp.gateways import payment as payment_gateway
+from imgapp.gateways import xorpay
+from imgapp.services import payments
 from imgapp.services.errors import ValidationFailed
-from imgapp.settings import get_settings
 
 router = APIRouter(prefix=payment_gateway.SANDBOX_PATH, include_in_schema=False)
 

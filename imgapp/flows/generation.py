@@ -6,7 +6,7 @@ console), so every open page of the owner shows the truth.
 
 from __future__ import annotations
 
-from imgapp import db, events
+from imgapp.core import db, events
 from imgapp.models import Task
 from imgapp.services import tasks
 

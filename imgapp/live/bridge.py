@@ -22,10 +22,11 @@ from typing import Any
 
 import reflex as rx
 
-from imgapp import db, events, live_tokens
+from imgapp.core import db, events
+from imgapp.core.settings import get_settings
+from imgapp.live import tabs as live_tokens
 from imgapp.models.base import utcnow
 from imgapp.services import ledger, tasks
-from imgapp.settings import get_settings
 from imgapp.state.app import AppState
 from imgapp.state.console import ConsoleState
 from imgapp.state.recharge import RechargeState

@@ -5,9 +5,9 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from imgapp.services.providers.base import GeneratedImage
+from imgapp.core.settings import get_settings
+from imgapp.gateways.providers.base import GeneratedImage
 from imgapp.services.tasks import StoredImage
-from imgapp.settings import get_settings
 
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 

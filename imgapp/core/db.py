@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from imgapp.settings import get_settings
+from imgapp.core.settings import get_settings
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -30,13 +30,15 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from imgapp import db, events
+from imgapp.core import db, events
+from imgapp.core.settings import assert_startable, get_settings
+from imgapp.flows.generation import publish_task
+from imgapp.gateways import image_files as images
+from imgapp.gateways import providers
+from imgapp.gateways.providers import Cancelled, Provider, ProviderError
 from imgapp.models import Task
 from imgapp.models.base import require_id
-from imgapp.services import images, ledger, providers, tasks
-from imgapp.services.providers import Cancelled, Provider, ProviderError
-from imgapp.settings import assert_startable, get_settings
-from imgapp.task_updates import publish_task
+from imgapp.services import ledger, tasks
 
 log = logging.getLogger(__name__)
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 
-from imgapp import db, events, payment_gateway
+from imgapp.core import db, events
+from imgapp.core.settings import get_settings
+from imgapp.gateways import payment as payment_gateway
+from imgapp.gateways import xorpay
 from imgapp.models import PaymentStatus, PaymentTransaction
-from imgapp.services import payments, xorpay
+from imgapp.services import payments
 from imgapp.services.errors import PaymentGatewayFailed
-from imgapp.settings import get_settings
 
 log = logging.getLogger(__name__)
 

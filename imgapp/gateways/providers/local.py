@@ -18,8 +18,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from imgapp.gateways.providers.base import CancelCheck, Cancelled, GeneratedImage, ProgressCallback
 from imgapp.services.generation import Params
-from imgapp.services.providers.base import CancelCheck, Cancelled, GeneratedImage, ProgressCallback
 
 PASSES = 5
 _TEXTURE = 3  # the pass that blurs and speckles

@@ -17,8 +17,7 @@ import httpx
 import openai
 from PIL import Image
 
-from imgapp.services.generation import Params
-from imgapp.services.providers.base import (
+from imgapp.gateways.providers.base import (
     CancelCheck,
     Cancelled,
     GeneratedImage,
@@ -27,6 +26,7 @@ from imgapp.services.providers.base import (
     ProviderRejected,
     ProviderUnavailable,
 )
+from imgapp.services.generation import Params
 
 _BACKOFF_START = 1.0
 _BACKOFF_MAX = 30.0

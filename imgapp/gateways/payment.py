@@ -2,7 +2,7 @@
 
 Both are reached through the same `XorPayClient` and both notify the same
 webhook; only the API base, the merchant id and the secret differ. The
-sandbox (`imgapp.api.sandbox_gateway`) is served by this app on loopback and
+sandbox (`imgapp.gateways.xorpay_sandbox`) is served by this app on loopback and
 is refused in production (`settings.assert_startable` demands XorPay there).
 """
 
@@ -12,8 +12,8 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from imgapp.services.xorpay import XorPayClient
-from imgapp.settings import Settings, get_settings
+from imgapp.core.settings import Settings, get_settings
+from imgapp.gateways.xorpay import XorPayClient
 
 SANDBOX = "sandbox"
 XORPAY = "xorpay"

@@ -18,9 +18,10 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from imgapp import payment_gateway, recharge
+from imgapp.core.settings import get_settings
+from imgapp.flows import recharge
+from imgapp.gateways import payment as payment_gateway
 from imgapp.services import payments
-from imgapp.settings import get_settings
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from imgapp.settings import get_settings
+from imgapp.core.settings import get_settings
 
 
 def credits_value_fen(credits: int) -> int:

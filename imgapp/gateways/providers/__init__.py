@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from imgapp.services.providers.base import (
+from imgapp.core.settings import get_settings
+from imgapp.gateways.providers.base import (
     Cancelled,
     GeneratedImage,
     Provider,
@@ -10,8 +11,7 @@ from imgapp.services.providers.base import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from imgapp.services.providers.local import LocalProvider
-from imgapp.settings import get_settings
+from imgapp.gateways.providers.local import LocalProvider
 
 __all__ = [
     "Cancelled",
@@ -37,7 +37,7 @@ def configured() -> Provider:
     """The provider new tasks run on."""
     settings = get_settings()
     if configured_name() == "openai":
-        from imgapp.services.providers.openai_images import OpenAIProvider  # noqa: PLC0415
+        from imgapp.gateways.providers.openai_images import OpenAIProvider  # noqa: PLC0415
 
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
         return OpenAIProvider(

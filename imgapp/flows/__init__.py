@@ -1,0 +1,1 @@
+"""One function per user-visible action: transaction, services, gateway outside it, announcement."""

@@ -1,0 +1,1 @@
+"""Background loops: the task processor and the payment reconciler, in the app or standalone."""
