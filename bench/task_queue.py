@@ -70,15 +70,16 @@ def _seed_imgapp(url: str, jobs: int) -> None:
 
 
 def _imgapp_worker(url: str, concurrency: int, start_at: float, _jobs: int) -> None:
-    """The production loop: `worker.start`, as `python -m imgapp.worker` runs it."""
-    from imgapp.worker import processor as worker  # noqa: PLC0415
+    """The production loop: `entry.start`, as `python -m imgapp.worker` runs it."""
+    from imgapp.worker import entry  # noqa: PLC0415
+    from imgapp.worker.processor import Processor  # noqa: PLC0415
 
     db.use_engine(db.make_engine(url, pool_size=concurrency + 2))
-    processor = worker.Processor(concurrency=concurrency, provider_factory=NoOp)
+    processor = Processor(concurrency=concurrency, provider_factory=NoOp)
 
     async def run() -> None:
         await asyncio.sleep(max(0.0, start_at - time.time()))
-        worker.start(processor)
+        entry.start(processor)
         await asyncio.Event().wait()  # until the parent terminates this process
 
     asyncio.run(run())

@@ -111,16 +111,17 @@ def cmd_tasks_inspect(args: argparse.Namespace) -> int:
     from imgapp.core import db  # noqa: PLC0415
     from imgapp.models import Task, User  # noqa: PLC0415
     from imgapp.models.base import utcnow  # noqa: PLC0415
-    from imgapp.services import tasks  # noqa: PLC0415
+    from imgapp.ops import tasks as task_ops  # noqa: PLC0415
+    from imgapp.services import task_views  # noqa: PLC0415
 
     with db.read() as session:
         task = session.get(Task, args.task_id)
         if task is None:
             return _fail(f"No task {args.task_id}.")
         owner = session.get(User, task.user_id)
-        charge, refund = tasks.money_of(session, task_id=args.task_id)
-        found = tasks.images_of(session, [args.task_id])[args.task_id]
-        notes = tasks.diagnose(task, charge=charge, refund=refund, now=utcnow())
+        charge, refund = task_ops.money_of(session, task_id=args.task_id)
+        found = task_views.images_of(session, [args.task_id])[args.task_id]
+        notes = task_ops.diagnose(task, charge=charge, refund=refund, now=utcnow())
     _out(f"task {task.id} of {owner.email if owner else task.user_id}: {task.status}")
     _out(f"  prompt      {task.prompt[:100]!r}")
     _out(f"  parameters  {task.model} {task.size} x{task.n} {task.quality} {task.style or ''}")
@@ -133,7 +134,7 @@ def cmd_tasks_inspect(args: argparse.Namespace) -> int:
         if entry is None:
             _out(f"  {label:<11} none")
         else:
-            _out(f"  {label:<11} entry {entry.id}: {entry.amount:+} at {_when(entry.created_at)}")  # type: ignore[attr-defined]
+            _out(f"  {label:<11} entry {entry.id}: {entry.amount:+} at {_when(entry.created_at)}")
     _out(f"  images      {len(found)}: " + ", ".join(f"/api/images/{i.id}" for i in found))
     if task.error:
         _out(f"  error       {task.error[:300]}")
@@ -145,9 +146,8 @@ def cmd_tasks_inspect(args: argparse.Namespace) -> int:
 def cmd_tasks_cancel(args: argparse.Namespace) -> int:
     """Cancel a task as an operator (its owner gets the refund)."""
     from imgapp.core import db  # noqa: PLC0415
-    from imgapp.flows.generation import publish_task  # noqa: PLC0415
+    from imgapp.flows import tasks as task_flow  # noqa: PLC0415
     from imgapp.models import Task  # noqa: PLC0415
-    from imgapp.services import tasks  # noqa: PLC0415
     from imgapp.services.errors import ImgappError, describe  # noqa: PLC0415
 
     with db.read() as session:
@@ -156,12 +156,11 @@ def cmd_tasks_cancel(args: argparse.Namespace) -> int:
     if not owner:
         return _fail(f"No task {args.task_id}.")
     try:
-        refunded = db.call(tasks.cancel, task_id=args.task_id, user_id=owner)
+        cancelled = task_flow.cancel(task_id=args.task_id, user_id=owner)
     except ImgappError as exc:
         status = exc.params.get("status", "?")
         return _fail(f"Task {args.task_id}: {describe(exc).message} (status: {status})")
-    publish_task(args.task_id)
-    _out(f"task {args.task_id} cancelled; {refunded} credits refunded to its owner.")
+    _out(f"task {args.task_id} cancelled; {cancelled.refunded} credits refunded to its owner.")
     return 0
 
 
@@ -170,9 +169,9 @@ def cmd_tasks_stuck(args: argparse.Namespace) -> int:
     from datetime import timedelta  # noqa: PLC0415
 
     from imgapp.core import db  # noqa: PLC0415
-    from imgapp.services import tasks  # noqa: PLC0415
+    from imgapp.ops import tasks as task_ops  # noqa: PLC0415
 
-    found = db.call_read(tasks.stuck, pending_for=timedelta(minutes=args.pending_minutes))
+    found = db.call_read(task_ops.stuck, pending_for=timedelta(minutes=args.pending_minutes))
     for task in found.pending:
         _out(f"pending   task {task.id} since {_when(task.created_at)} (user {task.user_id})")
     for task in found.expired:

@@ -4,12 +4,13 @@ import logging
 
 import reflex as rx
 
+from imgapp import pages  # noqa: F401 - importing registers every page
 from imgapp.api.app import app as api
 from imgapp.core.settings import assert_startable, get_settings
 from imgapp.live import bridge as live
 from imgapp.services.errors import describe
 from imgapp.state.guard import SessionGuard
-from imgapp.worker import processor as worker
+from imgapp.worker import entry as task_processor
 from imgapp.worker import reconciler as payment_reconciler
 
 assert_startable(get_settings())
@@ -28,5 +29,5 @@ app = rx.App(
 )
 app.add_middleware(SessionGuard())
 app.register_lifespan_task(live.bridge)
-app.register_lifespan_task(worker.in_app)
+app.register_lifespan_task(task_processor.in_app)
 app.register_lifespan_task(payment_reconciler.in_app)

@@ -13,9 +13,9 @@ from pydantic import BaseModel, Field
 from imgapp.api.deps import CurrentUser, SameOrigin
 from imgapp.api.responses import request_lang
 from imgapp.core import db, i18n
-from imgapp.flows.generation import publish_task
+from imgapp.flows import tasks as task_flow
 from imgapp.gateways import providers
-from imgapp.services import generation, ledger, tasks
+from imgapp.services import generation, task_views
 from imgapp.services.errors import ValidationFailed
 
 router = APIRouter(prefix="/api/generate-image", tags=["generation"])
@@ -100,11 +100,10 @@ def task_out(snapshot: dict[str, Any], lang: str) -> TaskOut:
     )
 
 
-def _submit(user_id: int, data: dict[str, Any]) -> tasks.Submitted:
+def _submit(user_id: int, data: dict[str, Any]) -> task_flow.Outcome:
     params = generation.validate(data)
     request_id = generation.request_id(data.get("request_id"))
-    return db.call(
-        tasks.submit,
+    return task_flow.submit(
         user_id=user_id,
         params=params,
         provider=providers.configured_name(),
@@ -140,13 +139,10 @@ async def submit(request: Request, user: CurrentUser) -> JSONResponse:
             "bad_request", "Send a JSON object.", detail="Send a JSON object."
         ) from exc
     submitted = await run_in_threadpool(_submit, user.user_id, data)
-    task_id = submitted.task.id or 0
-    if not submitted.replayed:
-        await run_in_threadpool(publish_task, task_id, balance=submitted.balance)
     body = AcceptedOut(
-        task_id=task_id,
-        status=submitted.task.status,
-        cost=submitted.task.cost,
+        task_id=submitted.task_id,
+        status=submitted.snapshot["status"],
+        cost=submitted.snapshot["cost"],
         balance=submitted.balance,
     )
     return JSONResponse(body.model_dump(), status_code=202)
@@ -154,7 +150,9 @@ async def submit(request: Request, user: CurrentUser) -> JSONResponse:
 
 def _snapshots(user_id: int, limit: int) -> list[dict[str, Any]]:
     with db.read() as session:
-        return tasks.snapshots(session, tasks.recent(session, user_id=user_id, limit=limit))
+        return task_views.snapshots(
+            session, task_views.recent(session, user_id=user_id, limit=limit)
+        )
 
 
 @router.get("", response_model=list[TaskOut])
@@ -166,18 +164,14 @@ def recent(request: Request, user: CurrentUser, limit: int = 30) -> list[TaskOut
 
 def _one(user_id: int, task_id: int) -> dict[str, Any]:
     with db.read() as session:
-        task = tasks.get(session, task_id=task_id, user_id=user_id)
-        return tasks.snapshots(session, [task])[0]
+        task = task_views.get(session, task_id=task_id, user_id=user_id)
+        return task_views.snapshots(session, [task])[0]
 
 
 @router.get("/{task_id}", response_model=TaskOut, responses={404: {}})
 def get_task(task_id: int, request: Request, user: CurrentUser) -> TaskOut:
     """One of the user's tasks (404 for anyone else's)."""
     return task_out(_one(user.user_id, task_id), request_lang(request))
-
-
-def _cancel(user_id: int, task_id: int) -> int:
-    return db.call(tasks.cancel, task_id=task_id, user_id=user_id)
 
 
 @router.post(
@@ -188,7 +182,7 @@ def _cancel(user_id: int, task_id: int) -> int:
 )
 async def cancel(body: CancelIn, user: CurrentUser) -> CancelOut:
     """Cancel a queued or running task; its cost comes back once."""
-    refunded = await run_in_threadpool(_cancel, user.user_id, body.task_id)
-    balance = await run_in_threadpool(db.call_read, ledger.balance, user_id=user.user_id)
-    await run_in_threadpool(publish_task, body.task_id, balance=balance)
-    return CancelOut(status="cancelled", refunded=refunded)
+    cancelled = await run_in_threadpool(
+        task_flow.cancel, task_id=body.task_id, user_id=user.user_id
+    )
+    return CancelOut(status="cancelled", refunded=cancelled.refunded)

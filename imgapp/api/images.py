@@ -8,7 +8,7 @@ from fastapi.responses import FileResponse
 from imgapp.api.deps import CurrentUser
 from imgapp.core import db
 from imgapp.gateways import image_files as images
-from imgapp.services import tasks
+from imgapp.services import task_views
 from imgapp.services.errors import NotFound
 
 router = APIRouter(prefix="/api/images", tags=["images"])
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/images", tags=["images"])
 )
 def image(image_id: int, user: CurrentUser, download: bool = False) -> FileResponse:
     """The image file; `?download=1` asks the browser to save it."""
-    found = db.call_read(tasks.image_for_owner, image_id=image_id, user_id=user.user_id)
+    found = db.call_read(task_views.image_for_owner, image_id=image_id, user_id=user.user_id)
     path = images.locate(found.path)
     if not path.is_file():
         raise NotFound

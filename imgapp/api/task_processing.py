@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from imgapp.api.internal import require_secret
-from imgapp.worker import processor as worker
+from imgapp.worker import entry
 
 router = APIRouter(prefix="/api/tasks", tags=["internal"])
 
@@ -28,6 +28,6 @@ class ProcessOut(BaseModel):
 @router.post("/process", response_model=ProcessOut, dependencies=[TaskKey])
 async def process() -> ProcessOut:
     """Claim what this app's processor has room for and start it."""
-    processor = worker.in_app_processor()
+    processor = entry.in_app_processor()
     claimed = await processor.poll_once()
     return ProcessOut(claimed=claimed, running=processor.busy, worker_id=processor.worker_id)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from imgapp.core.settings import get_settings
 from imgapp.gateways.providers.base import GeneratedImage
-from imgapp.services.tasks import StoredImage
+from imgapp.services.queue import StoredImage
 
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 

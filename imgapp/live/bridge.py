@@ -26,7 +26,7 @@ from imgapp.core import db, events
 from imgapp.core.settings import get_settings
 from imgapp.live import tabs as live_tokens
 from imgapp.models.base import utcnow
-from imgapp.services import ledger, tasks
+from imgapp.services import ledger, task_views
 from imgapp.state.app import AppState
 from imgapp.state.console import ConsoleState
 from imgapp.state.recharge import RechargeState
@@ -83,8 +83,8 @@ async def _catch_up(poll_seconds: float) -> None:
 
         def read(users: list[int] = users, window: object = window) -> list[tuple[int, dict]]:
             with db.read() as session:
-                changed = tasks.changed_since(session, user_ids=users, since=window)
-                shots = tasks.snapshots(session, changed)
+                changed = task_views.changed_since(session, user_ids=users, since=window)
+                shots = task_views.snapshots(session, changed)
                 balances = {
                     u: ledger.balance(session, user_id=u) for u in {t.user_id for t in changed}
                 }

@@ -35,8 +35,8 @@ class TaskStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-ACTIVE = (TaskStatus.PENDING, TaskStatus.PROCESSING)
-FINISHED = (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED)
+# The statuses a task may still leave (it can be cancelled), as stored.
+ACTIVE: tuple[str, ...] = (TaskStatus.PENDING.value, TaskStatus.PROCESSING.value)
 _PENDING = "status = 'pending'"
 _PROCESSING = "status = 'processing'"
 

@@ -68,14 +68,14 @@ def _form() -> rx.Component:
                     "console.model", _select("model", ConsoleState.models, ConsoleState.model)
                 ),
                 labelled("console.size", _select("size", ConsoleState.sizes, ConsoleState.size)),
-                labelled("console.count", _select("n", ["1", "2", "3", "4"], ConsoleState.n)),
+                labelled("console.count", _select("n", ConsoleState.counts, ConsoleState.n)),
                 labelled(
                     "console.quality",
-                    _select("quality", ["standard", "hd"], ConsoleState.quality),
+                    _select("quality", ConsoleState.qualities, ConsoleState.quality),
                 ),
                 labelled(
                     "console.style",
-                    _select("style", ["none", "vivid", "natural"], ConsoleState.style),
+                    _select("style", ConsoleState.styles, ConsoleState.style),
                 ),
                 columns="2",
                 spacing="3",

@@ -15,8 +15,11 @@ SIZES: dict[str, int] = {  # size -> credits per image at standard quality
     "1536x1024": 12,
 }
 QUALITIES: dict[str, int] = {"standard": 1, "hd": 2}  # price multiplier
-STYLES = ("", "vivid", "natural")
+STYLES = ("", "vivid", "natural")  # "" = no style
+DEFAULT_SIZE = "1024x1024"
+DEFAULT_QUALITY = "standard"
 MAX_IMAGES = 4
+IMAGE_COUNTS = range(1, MAX_IMAGES + 1)
 NEGATIVE_PROMPT_MAX_LENGTH = 2000
 REQUEST_ID_MAX_LENGTH = 64
 
@@ -28,9 +31,9 @@ class Params:
     prompt: str
     negative_prompt: str = ""
     model: str = ""
-    size: str = "1024x1024"
+    size: str = DEFAULT_SIZE
     n: int = 1
-    quality: str = "standard"
+    quality: str = DEFAULT_QUALITY
     style: str = ""
 
     @property
@@ -52,8 +55,24 @@ def models() -> list[str]:
 
 
 def cost(params: Params) -> int:
-    """Credits for the whole request."""
+    """Credits for the whole request: the one price rule."""
     return SIZES[params.size] * QUALITIES[params.quality] * params.n
+
+
+def quote(size: str, quality: str, n: object) -> int:
+    """The price of a form still being filled in: unknown choices price as the defaults."""
+    try:
+        count = int(str(n))
+    except ValueError:
+        count = 1
+    return cost(
+        Params(
+            prompt="",
+            size=size if size in SIZES else DEFAULT_SIZE,
+            quality=quality if quality in QUALITIES else DEFAULT_QUALITY,
+            n=max(1, min(MAX_IMAGES, count)),
+        )
+    )
 
 
 def _text(value: object, name: str) -> str:
@@ -98,7 +117,7 @@ def validate(raw: dict[str, Any]) -> Params:
             model=model,
             choices=", ".join(offered),
         )
-    size = _text(raw.get("size"), "size").strip() or "1024x1024"
+    size = _text(raw.get("size"), "size").strip() or DEFAULT_SIZE
     if size not in SIZES:
         raise ValidationFailed(
             "size_unknown",
@@ -117,7 +136,7 @@ def validate(raw: dict[str, Any]) -> Params:
             field="n",
             max=MAX_IMAGES,
         )
-    quality = _text(raw.get("quality"), "quality").strip() or "standard"
+    quality = _text(raw.get("quality"), "quality").strip() or DEFAULT_QUALITY
     if quality not in QUALITIES:
         raise ValidationFailed(
             "quality_unknown",

@@ -17,15 +17,16 @@ import reflex as rx
 
 from imgapp.core import db, formatting, i18n
 from imgapp.core.settings import get_settings
-from imgapp.flows.generation import publish_task
+from imgapp.flows import tasks as task_flow
 from imgapp.gateways import providers
 from imgapp.models.base import utcnow
-from imgapp.services import generation, ledger, tasks
+from imgapp.models.tasks import ACTIVE
+from imgapp.services import generation, task_views
 from imgapp.services.errors import ImgappError, describe
 from imgapp.state.app import AppState
 
 RECENT_TASKS = 30
-_ACTIVE = ("pending", "processing")
+NO_STYLE = "none"  # the style select's stand-in for "no style" (a select has no empty value)
 
 
 def _when(value: object) -> str:
@@ -69,7 +70,7 @@ def task_row(snapshot: dict[str, Any]) -> dict[str, Any]:
         "elapsed": _elapsed(
             snapshot["started_at"] or snapshot["created_at"], snapshot["finished_at"]
         ),
-        "active": snapshot["status"] in _ACTIVE,
+        "active": snapshot["status"] in ACTIVE,
         # When the database last changed the task (epoch ms): the page carries it
         # so a delay from write to screen can be measured (bench/live_latency.py).
         "updated_ms": _epoch_ms(snapshot["updated_at"]),
@@ -113,10 +114,10 @@ class ConsoleState(AppState):
     prompt: str = ""
     negative_prompt: str = ""
     model: str = ""
-    size: str = "1024x1024"
+    size: str = generation.DEFAULT_SIZE
     n: str = "1"
-    quality: str = "standard"
-    style: str = "none"
+    quality: str = generation.DEFAULT_QUALITY
+    style: str = NO_STYLE
     form_error: str = ""
     submitting: bool = False
     request_id: str = ""
@@ -133,6 +134,21 @@ class ConsoleState(AppState):
         return list(generation.SIZES)
 
     @rx.var
+    def qualities(self) -> list[str]:
+        """Qualities on offer."""
+        return list(generation.QUALITIES)
+
+    @rx.var
+    def styles(self) -> list[str]:
+        """Styles on offer, "no style" first."""
+        return [style or NO_STYLE for style in generation.STYLES]
+
+    @rx.var
+    def counts(self) -> list[str]:
+        """How many images one task may make."""
+        return [str(n) for n in generation.IMAGE_COUNTS]
+
+    @rx.var
     def provider_name(self) -> str:
         """Which provider new tasks run on."""
         return providers.configured_name()
@@ -145,13 +161,7 @@ class ConsoleState(AppState):
     @rx.var
     def cost_preview(self) -> int:
         """What the form would cost, updated as it changes."""
-        try:
-            count = int(self.n)
-        except ValueError:
-            count = 1
-        size = self.size if self.size in generation.SIZES else "1024x1024"
-        quality = self.quality if self.quality in generation.QUALITIES else "standard"
-        return generation.SIZES[size] * generation.QUALITIES[quality] * max(1, min(4, count))
+        return generation.quote(self.size, self.quality, self.n)
 
     @rx.var
     def can_afford(self) -> bool:
@@ -204,6 +214,9 @@ class ConsoleState(AppState):
         if int(snapshot.get("id") or 0) <= 0:
             return
         row = task_row(snapshot)
+        shown = next((r for r in self._rows if r["id"] == row["id"]), None)
+        if shown is not None and shown["updated_ms"] > row["updated_ms"]:
+            row = shown  # an older snapshot arriving late (pushes may overtake each other)
         rows = [r for r in self._rows if r["id"] != row["id"]]
         rows.append(row)
         rows.sort(key=lambda r: r["id"], reverse=True)
@@ -223,8 +236,8 @@ class ConsoleState(AppState):
 
         def read() -> list[dict[str, Any]]:
             with db.read() as session:
-                return tasks.snapshots(
-                    session, tasks.recent(session, user_id=self.user_id, limit=RECENT_TASKS)
+                return task_views.snapshots(
+                    session, task_views.recent(session, user_id=self.user_id, limit=RECENT_TASKS)
                 )
 
         self._rows = [task_row(s) for s in await asyncio.to_thread(read)]
@@ -251,13 +264,12 @@ class ConsoleState(AppState):
             "size": self.size,
             "n": int(self.n) if self.n.isdigit() else self.n,
             "quality": self.quality,
-            "style": "" if self.style == "none" else self.style,
+            "style": "" if self.style == NO_STYLE else self.style,
         }
         try:
             params = generation.validate(raw)
             submitted = await asyncio.to_thread(
-                db.call,
-                tasks.submit,
+                task_flow.submit,
                 user_id=self.user_id,
                 params=params,
                 provider=providers.configured_name(),
@@ -268,20 +280,21 @@ class ConsoleState(AppState):
             self.submitting = False
             return
         self.request_id = uuid.uuid4().hex  # the next submit is a new task
-        self.balance = submitted.balance
+        self.balance = submitted.balance or self.balance
         self.submitting = False
-        await asyncio.to_thread(publish_task, submitted.task.id or 0, balance=submitted.balance)
+        self.apply_task(submitted.snapshot)
 
     @rx.event
     async def cancel(self, task_id: int) -> None:
         """Cancel one of the user's tasks; its credits come back."""
         try:
-            await asyncio.to_thread(db.call, tasks.cancel, task_id=task_id, user_id=self.user_id)
+            cancelled = await asyncio.to_thread(
+                task_flow.cancel, task_id=task_id, user_id=self.user_id
+            )
         except ImgappError as exc:
             yield rx.toast.error(describe(exc, self.lang).message)
             return
-        self.balance = await asyncio.to_thread(db.call_read, ledger.balance, user_id=self.user_id)
-        await asyncio.to_thread(publish_task, task_id, balance=self.balance)
+        self.apply_task({**cancelled.snapshot, "balance": cancelled.balance})
 
     @rx.event
     def retry(self, task_id: int) -> None:
@@ -295,6 +308,6 @@ class ConsoleState(AppState):
                 self.size = params["size"]
                 self.n = str(params["n"])
                 self.quality = params["quality"]
-                self.style = params["style"] or "none"
+                self.style = params["style"] or NO_STYLE
                 self.request_id = uuid.uuid4().hex
                 return

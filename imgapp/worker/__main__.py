@@ -1,5 +1,5 @@
 """`python -m imgapp.worker`: a standalone task processor."""
 
-from imgapp.worker.processor import main
+from imgapp.worker.entry import main
 
 raise SystemExit(main())

@@ -1,44 +1,36 @@
-"""The task processor: an APScheduler loop that claims, runs and finishes generation tasks.
+"""The task processor: claims generation tasks, runs each on a provider, and finishes it.
 
-Runs inside the app (a Reflex lifespan task starts it) and as its own process:
-
-    python -m imgapp.worker [--concurrency N] [--worker-id ID]
-
-Any number may run at once, in any processes: a task is claimed by exactly one
-processor (SKIP LOCKED / BEGIN IMMEDIATE) and held by a lease the processor
-renews while it works. A processor that dies stops renewing; its tasks go back
-to the queue when the lease expires (and fail with a refund after
-`TASK_MAX_ATTEMPTS`). On SIGTERM/SIGINT the processor stops claiming, gives
-back the tasks it holds, and exits.
+`worker.entry` schedules `Processor.poll_once`, in the app or as its own
+process (`python -m imgapp.worker`). Any number may run at once, in any
+processes: a task is claimed by exactly one processor (SKIP LOCKED / BEGIN
+IMMEDIATE) and held by a lease the processor renews while it works. A
+processor that dies stops renewing; its tasks go back to the queue when the
+lease expires (and fail with a refund after `TASK_MAX_ATTEMPTS`). On shutdown
+it stops claiming and gives back the tasks it holds.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
 import logging
 import os
-import signal
 import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from imgapp.core import db, events
-from imgapp.core.settings import assert_startable, get_settings
-from imgapp.flows.generation import publish_task
+from imgapp.core.settings import get_settings
+from imgapp.flows import tasks as task_flow
 from imgapp.gateways import image_files as images
 from imgapp.gateways import providers
 from imgapp.gateways.providers import Cancelled, Provider, ProviderError
 from imgapp.models import Task
 from imgapp.models.base import require_id
-from imgapp.services import ledger, tasks
+from imgapp.services import queue
+from imgapp.services.task_views import encode_message
 
 log = logging.getLogger(__name__)
 
@@ -70,17 +62,17 @@ class _Job:
             return
         self.last_write = now
         still_ours = db.call(
-            tasks.heartbeat,
+            queue.heartbeat,
             task_id=self.task_id,
             worker_id=self.worker_id,
             lease_seconds=self.lease_seconds,
             progress=percent,
-            message=tasks.encode_message(key, params),
+            message=encode_message(key, params),
         )
         if not still_ours:  # cancelled, or our lease went to another processor
             self.stop.set()
             return
-        publish_task(self.task_id)
+        task_flow.announce(self.task_id)
 
 
 class Processor:
@@ -108,7 +100,7 @@ class Processor:
         self._claiming: asyncio.Lock | None = None
         self._queue_had_more = False
         self._refill: asyncio.Task[int] | None = None
-        self._completions: list[tuple[tasks.Completion, asyncio.Future[bool]]] = []
+        self._completions: list[tuple[queue.Completion, asyncio.Future[bool]]] = []
         self._recorder: asyncio.Task[None] | None = None
 
     @property
@@ -125,17 +117,13 @@ class Processor:
         async with self._claiming:  # the scheduled poll and a refill never claim side by side
             if time.monotonic() >= self._next_recovery:  # a lease lapses at most this late
                 self._next_recovery = time.monotonic() + self.lease_seconds / 3
-                recovery = await asyncio.to_thread(
-                    db.call, tasks.recover_expired, max_attempts=self.max_attempts
-                )
-                for task_id in recovery.requeued + recovery.failed:
-                    await _announce(task_id)
+                await asyncio.to_thread(task_flow.recover, max_attempts=self.max_attempts)
             free = self.concurrency - len(self._runs)
             if free <= 0:
                 return 0
             claimed = await asyncio.to_thread(
                 db.call,
-                tasks.claim,
+                queue.claim,
                 worker_id=self.worker_id,
                 limit=free,
                 lease_seconds=self.lease_seconds,
@@ -165,7 +153,7 @@ class Processor:
             await asyncio.sleep(self.lease_seconds / 3)
             still_ours = await asyncio.to_thread(
                 db.call,
-                tasks.heartbeat,
+                queue.heartbeat,
                 task_id=job.task_id,
                 worker_id=self.worker_id,
                 lease_seconds=self.lease_seconds,
@@ -196,14 +184,14 @@ class Processor:
         try:
             made = await asyncio.to_thread(
                 provider.generate,
-                tasks.params_of(job.task),
+                queue.params_of(job.task),
                 on_progress=job.on_progress,
                 is_cancelled=job.is_cancelled,
             )
         except Cancelled:
             if job.releasing:
                 await asyncio.to_thread(
-                    db.call, tasks.release, task_id=job.task_id, worker_id=self.worker_id
+                    db.call, queue.release, task_id=job.task_id, worker_id=self.worker_id
                 )
                 await _announce(job.task_id)
             return  # cancelled by its owner (already refunded) or taken over after our lease lapsed
@@ -211,12 +199,11 @@ class Processor:
             await self._fail(job, str(exc), exc.message_key)
             return
         stored = await asyncio.to_thread(self._store, job, made) if made else []
-        kept = await self._record(tasks.Completion(job.task_id, provider.name, stored))
+        kept = await self._record(queue.Completion(job.task_id, provider.name, stored))
         if not kept:  # cancelled while the last image was being made: keep nothing
             await asyncio.to_thread(images.delete, stored)
-        await _announce(job.task_id)
 
-    async def _record(self, completion: tasks.Completion) -> bool:
+    async def _record(self, completion: queue.Completion) -> bool:
         """Record a completion; those that finish together share one transaction.
 
         The first waits for no one: whatever finishes while its commit is on
@@ -245,8 +232,7 @@ class Processor:
             claim_next = len(batch) if self._queue_had_more and not self._stopping else 0
             try:
                 kept, claimed = await asyncio.to_thread(
-                    db.call,
-                    tasks.complete_many,
+                    task_flow.record,
                     worker_id=self.worker_id,
                     completions=[completion for completion, _ in batch],
                     claim_next=claim_next,
@@ -263,35 +249,29 @@ class Processor:
                 else:
                     done.set_result(outcome)
 
-    async def _record_alone(self, completion: tasks.Completion) -> bool | BaseException:
+    async def _record_alone(self, completion: queue.Completion) -> bool | BaseException:
         try:
             kept, _ = await asyncio.to_thread(
-                db.call, tasks.complete_many, worker_id=self.worker_id, completions=[completion]
+                task_flow.record, worker_id=self.worker_id, completions=[completion]
             )
         except Exception as exc:  # noqa: BLE001 - handed to the task that waits for it
             return exc
         return kept[0]
 
-    def _store(self, job: _Job, made: list[providers.GeneratedImage]) -> list[tasks.StoredImage]:
+    def _store(self, job: _Job, made: list[providers.GeneratedImage]) -> list[queue.StoredImage]:
         return [
             images.save(user_id=job.task.user_id, task_id=job.task_id, position=i, image=image)
             for i, image in enumerate(made)
         ]
 
     async def _fail(self, job: _Job, error: str, message_key: str) -> None:
-        refunded = await asyncio.to_thread(
-            db.call,
-            tasks.fail,
+        await asyncio.to_thread(
+            task_flow.fail,
             task_id=job.task_id,
             worker_id=self.worker_id,
             error=error,
-            message=tasks.encode_message(message_key),
+            message_key=message_key,
         )
-        if refunded is not None and events.has_subscribers():
-            balance = await asyncio.to_thread(
-                db.call_read, ledger.balance, user_id=job.task.user_id
-            )
-            await _announce(job.task_id, balance=balance)
 
     async def shutdown(self, grace_seconds: float = 30.0) -> None:
         """Stop claiming, give back every task still running, wait for them to let go."""
@@ -303,101 +283,12 @@ class Processor:
             await asyncio.wait(list(self._runs.values()), timeout=grace_seconds)
 
 
-async def _announce(task_id: int, *, balance: int | None = None) -> None:
+async def _announce(task_id: int) -> None:
     """Publish the task to this process's open pages (nothing to do in a standalone worker)."""
     if events.has_subscribers():
-        await asyncio.to_thread(publish_task, task_id, balance=balance)
+        await asyncio.to_thread(task_flow.announce, task_id)
 
 
 def _log_failure(task: asyncio.Task[int]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("claiming failed", exc_info=task.exception())
-
-
-_in_app: Processor | None = None
-
-
-def in_app_processor() -> Processor:
-    """This process's processor (made on first use if the scheduler is not running)."""
-    global _in_app  # noqa: PLW0603 - one processor per process
-    if _in_app is None:
-        _in_app = Processor()
-    return _in_app
-
-
-@contextlib.asynccontextmanager
-async def in_app(app: object) -> AsyncIterator[None]:  # noqa: ARG001 - Reflex passes its app
-    """The Reflex lifespan task: poll the queue while the app serves (TASK_PROCESSOR_IN_APP)."""
-    if not get_settings().task_processor_in_app:
-        yield
-        return
-    processor = in_app_processor()
-    scheduler = start(processor)
-    try:
-        yield
-    finally:
-        scheduler.shutdown(wait=False)
-        await processor.shutdown()
-
-
-class _SkipOverlappingPolls(logging.Filter):
-    """A poll still running at the next tick makes APScheduler skip that tick: meant, not news."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "maximum number of running instances" not in record.getMessage()
-
-
-_scheduler_log = logging.getLogger("imgapp.worker.scheduler")
-_scheduler_log.addFilter(_SkipOverlappingPolls())
-
-
-def start(processor: Processor) -> AsyncIOScheduler:
-    """Run `processor.poll_once` every TASK_POLL_SECONDS on the current event loop."""
-    scheduler = AsyncIOScheduler(logger=_scheduler_log)
-    scheduler.add_job(
-        processor.poll_once,
-        "interval",
-        seconds=get_settings().task_poll_seconds,
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=None,
-        next_run_time=datetime.now(UTC),
-        id="poll-task-queue",
-    )
-    scheduler.start()
-    return scheduler
-
-
-async def run_standalone(processor: Processor) -> None:
-    """Serve until SIGTERM/SIGINT, then hand back running tasks and exit."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    scheduler = start(processor)
-    log.info(
-        "processor %s polling every %ss", processor.worker_id, get_settings().task_poll_seconds
-    )
-    await stop.wait()
-    scheduler.shutdown(wait=False)
-    await processor.shutdown()
-    log.info("processor %s stopped", processor.worker_id)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m imgapp.worker`: the same processor as its own process."""
-    parser = argparse.ArgumentParser(prog="python -m imgapp.worker", description=__doc__)
-    parser.add_argument("--concurrency", type=int, default=None, help="default TASK_CONCURRENCY")
-    parser.add_argument("--worker-id", default=None, help="default host:pid:random")
-    args = parser.parse_args(argv)
-    settings = get_settings()
-    assert_startable(settings)
-    logging.basicConfig(
-        level=settings.imgapp_log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    asyncio.run(run_standalone(Processor(worker_id=args.worker_id, concurrency=args.concurrency)))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -13,7 +13,7 @@ from sqlmodel import col
 from imgapp.core import db
 from imgapp.models import Task
 from imgapp.models.base import utcnow
-from imgapp.services import generation, ledger, tasks
+from imgapp.services import generation, ledger, queue
 from tests.support.factories import funded_user
 from tests.support.servers import PROJECT_ROOT
 
@@ -38,7 +38,7 @@ def _age(task_id: int, **values: object) -> None:
 
 def test_inspect_explains_a_task(engine, database_url):
     user = funded_user(100)
-    task_id = db.call(tasks.submit, user_id=user.id, params=PARAMS, provider="local").task.id
+    task_id = db.call(queue.submit, user_id=user.id, params=PARAMS, provider="local").task.id
     done = _cli(database_url, "inspect", str(task_id))
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"task {task_id} of {user.email}: pending" in done.stdout
@@ -50,10 +50,10 @@ def test_inspect_explains_a_task(engine, database_url):
 
 def test_stuck_lists_old_pending_and_lapsed_leases_and_inspect_says_why(engine, database_url):
     user = funded_user(100)
-    held = db.call(tasks.submit, user_id=user.id, params=PARAMS, provider="local").task.id
-    db.call(tasks.claim, worker_id="gone", limit=1, lease_seconds=30)
+    held = db.call(queue.submit, user_id=user.id, params=PARAMS, provider="local").task.id
+    db.call(queue.claim, worker_id="gone", limit=1, lease_seconds=30)
     _age(held, lease_expires_at=utcnow() - timedelta(seconds=5))
-    waiting = db.call(tasks.submit, user_id=user.id, params=PARAMS, provider="local").task.id
+    waiting = db.call(queue.submit, user_id=user.id, params=PARAMS, provider="local").task.id
     _age(waiting, created_at=utcnow() - timedelta(minutes=10))
     done = _cli(database_url, "stuck")
     assert done.returncode == 1
@@ -65,7 +65,7 @@ def test_stuck_lists_old_pending_and_lapsed_leases_and_inspect_says_why(engine, 
 
 def test_cancel_refunds_the_owner_once(engine, database_url):
     user = funded_user(100)
-    task_id = db.call(tasks.submit, user_id=user.id, params=PARAMS, provider="local").task.id
+    task_id = db.call(queue.submit, user_id=user.id, params=PARAMS, provider="local").task.id
     done = _cli(database_url, "cancel", str(task_id))
     assert done.returncode == 0, done.stderr
     assert "4 credits refunded" in done.stdout

@@ -20,7 +20,7 @@ from imgapp.gateways.providers import (
     ProviderRejected,
 )
 from imgapp.models import LedgerEntry, Task, TaskImage
-from imgapp.services import generation, ledger, tasks
+from imgapp.services import generation, ledger, queue, task_views
 from imgapp.worker.processor import Processor
 from tests.support import aio
 from tests.support.factories import funded_user
@@ -31,7 +31,7 @@ PARAMS = generation.Params(prompt="lighthouse at dusk", size="512x512", n=2, mod
 
 
 def _submit(user_id: int, params=PARAMS) -> int:
-    return db.call(tasks.submit, user_id=user_id, params=params, provider="local").task.id
+    return db.call(queue.submit, user_id=user_id, params=params, provider="local").task.id
 
 
 def _task(task_id: int) -> Task:
@@ -69,7 +69,7 @@ def test_a_task_runs_to_completion_with_its_images_stored():
         "local",
         1,
     )
-    found = db.call_read(tasks.images_of, [task_id])[task_id]
+    found = db.call_read(task_views.images_of, [task_id])[task_id]
     assert [(i.width, i.height, i.mime_type) for i in found] == [(512, 512, "image/png")] * 2
     for image in found:
         assert images.locate(image.path).read_bytes().startswith(b"\x89PNG")
@@ -122,7 +122,7 @@ def test_cancel_while_processing_stops_the_provider_and_refunds_once(configure):
     async def scenario() -> None:
         await processor.poll_once()
         await asyncio.to_thread(_Slow.started.wait, 10)
-        await asyncio.to_thread(db.call, tasks.cancel, task_id=task_id, user_id=user.id)
+        await asyncio.to_thread(db.call, queue.cancel, task_id=task_id, user_id=user.id)
         for _ in range(200):
             if not processor.busy:
                 return

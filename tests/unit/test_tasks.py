@@ -11,7 +11,7 @@ from sqlmodel import col, func, select
 from imgapp.core import db
 from imgapp.models import LedgerEntry, Task, TaskStatus
 from imgapp.models.base import utcnow
-from imgapp.services import generation, ledger, tasks
+from imgapp.services import generation, ledger, queue, task_views
 from imgapp.services.errors import InsufficientCredits, NotFound, TaskFinished, ValidationFailed
 from tests.support.factories import funded_user
 
@@ -20,14 +20,14 @@ pytestmark = pytest.mark.usefixtures("engine")
 PARAMS = generation.Params(prompt="a red fox in snow", size="512x512", n=2, model="gpt-image-1")
 
 
-def _submit(user_id: int, request_id: str | None = None, params=PARAMS) -> tasks.Submitted:
+def _submit(user_id: int, request_id: str | None = None, params=PARAMS) -> queue.Submitted:
     return db.call(
-        tasks.submit, user_id=user_id, params=params, provider="local", request_id=request_id
+        queue.submit, user_id=user_id, params=params, provider="local", request_id=request_id
     )
 
 
 def _claim(worker: str = "w1", limit: int = 10, lease: int = 30) -> list[Task]:
-    return db.call(tasks.claim, worker_id=worker, limit=limit, lease_seconds=lease)
+    return db.call(queue.claim, worker_id=worker, limit=limit, lease_seconds=lease)
 
 
 def _task(task_id: int) -> Task:
@@ -74,7 +74,7 @@ def test_submit_charges_in_the_same_transaction():
     assert submitted.balance == 92
     assert submitted.task.status == TaskStatus.PENDING
     assert submitted.task.cost == 8
-    entry = db.call_read(ledger.entry_by_key, tasks.charge_key(submitted.task.id))
+    entry = db.call_read(ledger.entry_by_key, queue.charge_key(submitted.task.id))
     assert entry is not None
     assert entry.amount == -8
 
@@ -103,23 +103,25 @@ def test_claim_complete_keeps_the_charge():
     [claimed] = _claim()
     assert (claimed.id, claimed.status, claimed.attempts) == (task_id, "processing", 1)
     assert _claim() == []  # nothing else pending
-    image = tasks.StoredImage("images/x.png", "image/png", 512, 512, 10)
+    image = queue.StoredImage("images/x.png", "image/png", 512, 512, 10)
     assert db.call(
-        tasks.complete, task_id=task_id, worker_id="w1", provider="local", images=[image, image]
+        queue.complete, task_id=task_id, worker_id="w1", provider="local", images=[image, image]
     )
     done = _task(task_id)
     assert (done.status, done.progress, done.refunded) == ("completed", 100, 0)
-    assert len(db.call_read(tasks.images_of, [task_id])[task_id]) == 2
+    assert len(db.call_read(task_views.images_of, [task_id])[task_id]) == 2
     assert _balance(user.id) == 92
 
 
 def test_cancel_pending_refunds_once_and_twice_is_409():
     user = funded_user(100)
     task_id = _submit(user.id).task.id
-    assert db.call(tasks.cancel, task_id=task_id, user_id=user.id) == 8
+    ended = db.call(queue.cancel, task_id=task_id, user_id=user.id)
+    assert ended.refunded == 8
+    assert ended.balance == 100
     assert _balance(user.id) == 100
     with pytest.raises(TaskFinished):
-        db.call(tasks.cancel, task_id=task_id, user_id=user.id)
+        db.call(queue.cancel, task_id=task_id, user_id=user.id)
     assert _balance(user.id) == 100
     assert _claim() == []
 
@@ -128,10 +130,10 @@ def test_cancel_while_processing_stops_the_processor_writing():
     user = funded_user(100)
     task_id = _submit(user.id).task.id
     _claim()
-    db.call(tasks.cancel, task_id=task_id, user_id=user.id)
-    assert not db.call(tasks.heartbeat, task_id=task_id, worker_id="w1", lease_seconds=30)
-    assert not db.call(tasks.complete, task_id=task_id, worker_id="w1", provider="local", images=[])
-    assert db.call(tasks.fail, task_id=task_id, worker_id="w1", error="x", message="x") is None
+    db.call(queue.cancel, task_id=task_id, user_id=user.id)
+    assert not db.call(queue.heartbeat, task_id=task_id, worker_id="w1", lease_seconds=30)
+    assert not db.call(queue.complete, task_id=task_id, worker_id="w1", provider="local", images=[])
+    assert db.call(queue.fail, task_id=task_id, worker_id="w1", error="x", message="x") is None
     assert _task(task_id).status == "cancelled"
     assert _balance(user.id) == 100
 
@@ -141,18 +143,18 @@ def test_someone_elses_task_is_not_found():
     other = funded_user(100)
     task_id = _submit(owner.id).task.id
     with pytest.raises(NotFound):
-        db.call(tasks.cancel, task_id=task_id, user_id=other.id)
+        db.call(queue.cancel, task_id=task_id, user_id=other.id)
     with pytest.raises(NotFound):
-        db.call_read(tasks.get, task_id=task_id, user_id=other.id)
+        db.call_read(task_views.get, task_id=task_id, user_id=other.id)
 
 
 def test_completed_task_cannot_be_cancelled():
     user = funded_user(100)
     task_id = _submit(user.id).task.id
     _claim()
-    db.call(tasks.complete, task_id=task_id, worker_id="w1", provider="local", images=[])
+    db.call(queue.complete, task_id=task_id, worker_id="w1", provider="local", images=[])
     with pytest.raises(TaskFinished) as caught:
-        db.call(tasks.cancel, task_id=task_id, user_id=user.id)
+        db.call(queue.cancel, task_id=task_id, user_id=user.id)
     assert caught.value.status == "completed"
     assert _balance(user.id) == 92
 
@@ -161,8 +163,10 @@ def test_failure_refunds_exactly_once():
     user = funded_user(100)
     task_id = _submit(user.id).task.id
     _claim()
-    assert db.call(tasks.fail, task_id=task_id, worker_id="w1", error="boom", message="m") == 8
-    assert db.call(tasks.fail, task_id=task_id, worker_id="w1", error="boom", message="m") is None
+    ended = db.call(queue.fail, task_id=task_id, worker_id="w1", error="boom", message="m")
+    assert ended.refunded == 8
+    assert ended.balance == 100
+    assert db.call(queue.fail, task_id=task_id, worker_id="w1", error="boom", message="m") is None
     assert _balance(user.id) == 100
     with db.read() as session:
         refunds = session.exec(
@@ -187,11 +191,11 @@ def test_an_expired_lease_is_retried_then_failed_with_refund():
         [claimed] = _claim(worker=f"w{attempt}")
         assert claimed.attempts == attempt
         _expire(task_id)
-        recovery = db.call(tasks.recover_expired, max_attempts=3)
+        recovery = db.call(queue.recover_expired, max_attempts=3)
         assert recovery.requeued == [task_id]
     _claim(worker="w3")
     _expire(task_id)
-    recovery = db.call(tasks.recover_expired, max_attempts=3)
+    recovery = db.call(queue.recover_expired, max_attempts=3)
     assert recovery.failed == [task_id]
     assert _task(task_id).status == "failed"
     assert _balance(user.id) == 100
@@ -202,18 +206,18 @@ def test_a_processor_that_lost_its_lease_cannot_complete():
     task_id = _submit(user.id).task.id
     _claim(worker="old")
     _expire(task_id)
-    db.call(tasks.recover_expired, max_attempts=3)
+    db.call(queue.recover_expired, max_attempts=3)
     _claim(worker="new")
     assert not db.call(
-        tasks.complete, task_id=task_id, worker_id="old", provider="local", images=[]
+        queue.complete, task_id=task_id, worker_id="old", provider="local", images=[]
     )
-    assert db.call(tasks.complete, task_id=task_id, worker_id="new", provider="local", images=[])
+    assert db.call(queue.complete, task_id=task_id, worker_id="new", provider="local", images=[])
 
 
 def test_release_gives_the_task_back_without_using_an_attempt():
     user = funded_user(100)
     task_id = _submit(user.id).task.id
     _claim()
-    assert db.call(tasks.release, task_id=task_id, worker_id="w1")
+    assert db.call(queue.release, task_id=task_id, worker_id="w1")
     task = _task(task_id)
     assert (task.status, task.attempts, task.worker_id) == ("pending", 0, None)

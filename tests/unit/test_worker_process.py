@@ -15,7 +15,7 @@ from sqlmodel import func, select
 from imgapp.core import db
 from imgapp.gateways.providers import LocalProvider
 from imgapp.models import LedgerEntry, Task
-from imgapp.services import generation, ledger, tasks
+from imgapp.services import generation, ledger, queue
 from imgapp.worker.processor import Processor
 from tests.support import aio
 from tests.support.factories import funded_user
@@ -65,7 +65,7 @@ def test_a_task_of_a_killed_worker_is_retried_elsewhere_and_charged_once(
 ):
     configure(TASK_LEASE_SECONDS="3")
     user = funded_user(100)
-    task_id = db.call(tasks.submit, user_id=user.id, params=PARAMS, provider="local").task.id
+    task_id = db.call(queue.submit, user_id=user.id, params=PARAMS, provider="local").task.id
     worker = _spawn(database_url, "doomed")
     try:
         _wait_for(
@@ -102,7 +102,7 @@ def test_a_task_of_a_killed_worker_is_retried_elsewhere_and_charged_once(
 
 def test_sigterm_gives_the_running_task_back(engine, database_url):
     user = funded_user(100)
-    task_id = db.call(tasks.submit, user_id=user.id, params=PARAMS, provider="local").task.id
+    task_id = db.call(queue.submit, user_id=user.id, params=PARAMS, provider="local").task.id
     worker = _spawn(database_url, "polite")
     try:
         _wait_for(lambda: _task(task_id).worker_id == "polite", 30, "the worker to claim")

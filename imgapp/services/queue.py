@@ -1,4 +1,4 @@
-"""The generation queue: submit (and charge), claim with a lease, progress, finish, cancel.
+"""The task lifecycle: submit (and charge), claim with a lease, progress, finish, fail, cancel.
 
 Every status change is one UPDATE whose WHERE names the states it may leave,
 so a finished task can never be cancelled, a cancelled one never completed,
@@ -13,8 +13,7 @@ same UPDATE under `BEGIN IMMEDIATE` (see `db.py`), which serialises claims.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from urllib.parse import parse_qsl, urlencode
+from datetime import timedelta
 
 from sqlalchemy import case, func, update
 from sqlalchemy.exc import IntegrityError
@@ -22,11 +21,11 @@ from sqlmodel import Session, col, select
 
 from imgapp.models import Task, TaskImage, TaskStatus
 from imgapp.models.base import require_id, utcnow
+from imgapp.models.tasks import ACTIVE
 from imgapp.services import ledger
 from imgapp.services.errors import NotFound, TaskFinished
 from imgapp.services.generation import Params, cost
-
-_ACTIVE = (TaskStatus.PENDING.value, TaskStatus.PROCESSING.value)
+from imgapp.services.task_views import encode_message
 
 
 def charge_key(task_id: int) -> str:
@@ -276,7 +275,17 @@ def complete_many(
     return kept, claimed
 
 
-def _refund(session: Session, *, task_id: int, user_id: int, why: str) -> int:
+@dataclass(frozen=True)
+class Ended:
+    """A task ended failed or cancelled: the credits that came back and the balance after."""
+
+    task_id: int
+    user_id: int
+    refunded: int
+    balance: int
+
+
+def _refund(session: Session, *, task_id: int, user_id: int, why: str) -> Ended:
     movement = ledger.refund(
         session,
         user_id=user_id,
@@ -284,13 +293,13 @@ def _refund(session: Session, *, task_id: int, user_id: int, why: str) -> int:
         key=refund_key(task_id),
         description=why,
     )
-    return movement.amount
+    return Ended(task_id, user_id, movement.amount, movement.balance_after)
 
 
 def fail(
     session: Session, *, task_id: int, worker_id: str | None, error: str, message: str
-) -> int | None:
-    """End a processing task as failed and refund it; the refund, or None if it was not ours."""
+) -> Ended | None:
+    """End a processing task as failed and refund it; None if it was not ours to fail."""
     now = utcnow()
     conditions = [col(Task.id) == task_id, col(Task.status) == TaskStatus.PROCESSING.value]
     if worker_id is not None:
@@ -340,15 +349,15 @@ def release(session: Session, *, task_id: int, worker_id: str) -> bool:
     return row is not None
 
 
-def cancel(session: Session, *, task_id: int, user_id: int) -> int:
-    """Cancel the user's pending or processing task; returns the credits refunded."""
+def cancel(session: Session, *, task_id: int, user_id: int) -> Ended:
+    """Cancel the user's pending or processing task and refund it (`NotFound` for anyone else)."""
     task = session.get(Task, task_id)
     if task is None or task.user_id != user_id:
         raise NotFound
     now = utcnow()
     row = session.execute(
         update(Task)
-        .where(col(Task.id) == task_id, col(Task.status).in_(_ACTIVE))
+        .where(col(Task.id) == task_id, col(Task.status).in_(ACTIVE))
         .values(
             status=TaskStatus.CANCELLED.value,
             cancelled_at=now,
@@ -373,6 +382,7 @@ class Recovery:
 
     requeued: list[int]
     failed: list[int]
+    balances: dict[int, int]  # failed task id -> its owner's balance after the refund
 
 
 def recover_expired(session: Session, *, max_attempts: int) -> Recovery:
@@ -411,170 +421,10 @@ def recover_expired(session: Session, *, max_attempts: int) -> Recovery:
         .returning(col(Task.id), col(Task.user_id)),
         execution_options={"synchronize_session": False},
     ).all()
-    for task_id, user_id in exhausted:
+    refunds = [
         _refund(session, task_id=task_id, user_id=user_id, why="task failed")
-    return Recovery(list(requeued), [task_id for task_id, _ in exhausted])
-
-
-def get(session: Session, *, task_id: int, user_id: int) -> Task:
-    """The user's task, or `NotFound` (also for someone else's)."""
-    task = session.get(Task, task_id)
-    if task is None or task.user_id != user_id:
-        raise NotFound
-    return task
-
-
-def images_of(session: Session, task_ids: list[int]) -> dict[int, list[TaskImage]]:
-    """The images of these tasks, by task, in order."""
-    if not task_ids:
-        return {}
-    found: dict[int, list[TaskImage]] = {i: [] for i in task_ids}
-    rows = session.exec(
-        select(TaskImage)
-        .where(col(TaskImage.task_id).in_(task_ids))
-        .order_by(col(TaskImage.task_id), col(TaskImage.position))
-    ).all()
-    for image in rows:
-        found[image.task_id].append(image)
-    return found
-
-
-def recent(session: Session, *, user_id: int, limit: int = 30) -> list[Task]:
-    """The user's latest tasks, newest first."""
-    return list(
-        session.exec(
-            select(Task).where(Task.user_id == user_id).order_by(col(Task.id).desc()).limit(limit)
-        ).all()
+        for task_id, user_id in exhausted
+    ]
+    return Recovery(
+        list(requeued), [e.task_id for e in refunds], {e.task_id: e.balance for e in refunds}
     )
-
-
-def image_for_owner(session: Session, *, image_id: int, user_id: int) -> TaskImage:
-    """An image file record, only for its owner (`NotFound` for anyone else)."""
-    image = session.get(TaskImage, image_id)
-    if image is None or image.user_id != user_id:
-        raise NotFound
-    return image
-
-
-def changed_since(session: Session, *, user_ids: list[int], since: datetime) -> list[Task]:
-    """Tasks of these users updated after `since` (the live bridge's catch-up)."""
-    if not user_ids:
-        return []
-    return list(
-        session.exec(
-            select(Task).where(col(Task.user_id).in_(user_ids), col(Task.updated_at) > since)
-        ).all()
-    )
-
-
-def encode_message(key: str, params: dict[str, object] | None = None) -> str:
-    """A status message as stored: a catalogue key plus its parameters, query-string style."""
-    if not params:
-        return key
-    return f"{key}?{urlencode({k: str(v) for k, v in params.items()})}"[:255]
-
-
-def decode_message(stored: str) -> tuple[str, dict[str, str]]:
-    """The catalogue key and parameters of a stored status message."""
-    key, _, query = stored.partition("?")
-    return key, dict(parse_qsl(query))
-
-
-def snapshot(task: Task, images: list[TaskImage]) -> dict[str, object]:
-    """Everything a page or the API shows about a task, as plain data."""
-    message_key, message_params = decode_message(task.message)
-    return {
-        "id": task.id,
-        "status": task.status,
-        "progress": task.progress,
-        "message_key": message_key,
-        "message_params": message_params,
-        "prompt": task.prompt,
-        "negative_prompt": task.negative_prompt,
-        "model": task.model,
-        "size": task.size,
-        "n": task.n,
-        "quality": task.quality,
-        "style": task.style,
-        "provider": task.provider,
-        "cost": task.cost,
-        "refunded": task.refunded,
-        "attempts": task.attempts,
-        "created_at": task.created_at,
-        "started_at": task.started_at,
-        "finished_at": task.finished_at,
-        "cancelled_at": task.cancelled_at,
-        "updated_at": task.updated_at,
-        "image_ids": [image.id for image in images],
-    }
-
-
-def snapshots(session: Session, task_list: list[Task]) -> list[dict[str, object]]:
-    """`snapshot` for several tasks with one query for their images."""
-    found = images_of(session, [require_id(t.id) for t in task_list])
-    return [snapshot(t, found.get(require_id(t.id), [])) for t in task_list]
-
-
-@dataclass(frozen=True)
-class Stuck:
-    """Tasks that need a look: waiting too long, or held by a processor that went quiet."""
-
-    pending: list[Task]
-    expired: list[Task]
-
-
-def stuck(session: Session, *, pending_for: timedelta) -> Stuck:
-    """Pending longer than `pending_for`, and processing with an expired lease."""
-    now = utcnow()
-    pending = session.exec(
-        select(Task)
-        .where(
-            col(Task.status) == TaskStatus.PENDING.value, col(Task.created_at) < now - pending_for
-        )
-        .order_by(col(Task.id))
-    ).all()
-    expired = session.exec(
-        select(Task)
-        .where(col(Task.status) == TaskStatus.PROCESSING.value, col(Task.lease_expires_at) < now)
-        .order_by(col(Task.id))
-    ).all()
-    return Stuck(list(pending), list(expired))
-
-
-def money_of(session: Session, *, task_id: int) -> tuple[object | None, object | None]:
-    """The task's charge and refund ledger entries (None where there is none)."""
-    return (
-        ledger.entry_by_key(session, charge_key(task_id)),
-        ledger.entry_by_key(session, refund_key(task_id)),
-    )
-
-
-def diagnose(
-    task: Task, *, charge: object | None, refund: object | None, now: datetime
-) -> list[str]:
-    """What is wrong with a task, if anything, and what to do about it."""
-    notes: list[str] = []
-    if charge is None:
-        notes.append("PROBLEM: no charge entry. Run `python -m imgapp credits check`.")
-    finished_badly = task.status in (TaskStatus.FAILED.value, TaskStatus.CANCELLED.value)
-    if finished_badly and refund is None:
-        notes.append("PROBLEM: ended without its refund. Report this; do not refund by hand twice.")
-    if task.status == TaskStatus.COMPLETED.value and refund is not None:
-        notes.append("PROBLEM: completed but refunded.")
-    if task.status == TaskStatus.PENDING.value and now - task.created_at > timedelta(minutes=2):
-        notes.append(
-            "Waiting for a processor for over 2 minutes: is the app running with "
-            "TASK_PROCESSOR_IN_APP=true, or a `python -m imgapp.worker`? Check their logs."
-        )
-    if (
-        task.status == TaskStatus.PROCESSING.value
-        and task.lease_expires_at is not None
-        and task.lease_expires_at < now
-    ):
-        notes.append(
-            f"Its processor ({task.worker_id}) stopped renewing the lease; the next poll of any "
-            f"processor puts it back in the queue (attempt {task.attempts} so far)."
-        )
-    if not notes:
-        notes.append("Nothing wrong.")
-    return notes

@@ -1,0 +1,157 @@
+"""Generation tasks, one function per action: submit, cancel, fail, record, recover, announce.
+
+Each action runs in one transaction of its own (through `core.db`), calls the
+queue service, and hands the owner's open pages what that transaction already
+knows: the task's snapshot and, when money moved, the balance after. Callers
+(the console, the API, the processor, the CLI) get the same `Outcome` back, so
+nobody reads the task or the balance again after an action.
+
+Pages served by other processes are not reached from here: the live bridge's
+catch-up poll brings them the change from the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from imgapp.core import db, events
+from imgapp.models import Task
+from imgapp.services import queue, task_views
+from imgapp.services.generation import Params
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A task after an action: its snapshot, and the owner's balance when money moved."""
+
+    snapshot: dict[str, Any]
+    balance: int | None = None
+    refunded: int = 0
+    replayed: bool = False  # submit: the request id was seen before; nothing new happened
+
+    @property
+    def task_id(self) -> int:
+        """The task's id."""
+        return int(self.snapshot["id"])
+
+
+def _publish(snapshot: dict[str, Any], balance: int | None = None) -> None:
+    data = snapshot if balance is None else {**snapshot, "balance": balance}
+    events.publish(events.Event("task", int(data["user_id"]), data))
+
+
+def _one(session: Session, task_id: int) -> dict[str, Any]:
+    return task_views.snapshots_by_id(session, [task_id])[0]
+
+
+def submit(
+    *, user_id: int, params: Params, provider: str, request_id: str | None = None
+) -> Outcome:
+    """Queue a validated request and charge for it; the same request id answers the same task."""
+
+    def run(session: Session) -> Outcome:
+        submitted = queue.submit(
+            session, user_id=user_id, params=params, provider=provider, request_id=request_id
+        )
+        [snapshot] = task_views.snapshots(session, [submitted.task])
+        return Outcome(snapshot, submitted.balance, replayed=submitted.replayed)
+
+    outcome = db.call(run)
+    if not outcome.replayed:
+        _publish(outcome.snapshot, outcome.balance)
+    return outcome
+
+
+def cancel(*, task_id: int, user_id: int) -> Outcome:
+    """Cancel the user's task and refund it (`NotFound` for anyone else's, `TaskFinished`)."""
+
+    def run(session: Session) -> Outcome:
+        ended = queue.cancel(session, task_id=task_id, user_id=user_id)
+        return Outcome(_one(session, task_id), ended.balance, ended.refunded)
+
+    outcome = db.call(run)
+    _publish(outcome.snapshot, outcome.balance)
+    return outcome
+
+
+def fail(*, task_id: int, worker_id: str | None, error: str, message_key: str) -> Outcome | None:
+    """End a running task as failed and refund it; None if it was no longer this processor's."""
+
+    def run(session: Session) -> Outcome | None:
+        ended = queue.fail(
+            session,
+            task_id=task_id,
+            worker_id=worker_id,
+            error=error,
+            message=task_views.encode_message(message_key),
+        )
+        if ended is None:
+            return None
+        return Outcome(_one(session, task_id), ended.balance, ended.refunded)
+
+    outcome = db.call(run)
+    if outcome is not None:
+        _publish(outcome.snapshot, outcome.balance)
+    return outcome
+
+
+def record(
+    *,
+    worker_id: str,
+    completions: list[queue.Completion],
+    claim_next: int = 0,
+    lease_seconds: int = 0,
+) -> tuple[list[bool], list[Task]]:
+    """Record finished runs (and claim up to `claim_next` more) in one transaction.
+
+    Answers whether each completion was kept (not cancelled or re-leased
+    meanwhile) and the tasks claimed; the kept ones are announced.
+    """
+    listening = events.has_subscribers()
+
+    def run(session: Session) -> tuple[list[bool], list[Task], list[dict[str, Any]]]:
+        kept, claimed = queue.complete_many(
+            session,
+            worker_id=worker_id,
+            completions=completions,
+            claim_next=claim_next,
+            lease_seconds=lease_seconds,
+        )
+        done = [c.task_id for c, ok in zip(completions, kept, strict=True) if ok]
+        return kept, claimed, task_views.snapshots_by_id(session, done) if listening else []
+
+    kept, claimed, snapshots = db.call(run)
+    for snapshot in snapshots:
+        _publish(snapshot)
+    return kept, claimed
+
+
+def recover(*, max_attempts: int) -> queue.Recovery:
+    """Expired leases: back to the queue, or failed and refunded; each one announced."""
+    listening = events.has_subscribers()
+
+    def run(session: Session) -> tuple[queue.Recovery, list[dict[str, Any]]]:
+        recovery = queue.recover_expired(session, max_attempts=max_attempts)
+        changed = recovery.requeued + recovery.failed
+        return recovery, task_views.snapshots_by_id(session, changed) if listening else []
+
+    recovery, snapshots = db.call(run)
+    for snapshot in snapshots:
+        _publish(snapshot, recovery.balances.get(int(snapshot["id"])))
+    return recovery
+
+
+def announce(task_id: int) -> None:
+    """Publish the task as the database has it now (progress, a claim, a release: no money moved).
+
+    Does nothing in a process where no page listens (a standalone worker, the CLI).
+    """
+    if not events.has_subscribers():
+        return
+    with db.read() as session:
+        found = task_views.snapshots_by_id(session, [task_id])
+    if found:
+        _publish(found[0])

@@ -1,0 +1,112 @@
+"""Where the task processor runs: the app's lifespan task, its scheduler, its own process.
+
+Inside the app (TASK_PROCESSOR_IN_APP) a Reflex lifespan task starts one
+processor; on its own:
+
+    python -m imgapp.worker [--concurrency N] [--worker-id ID]
+
+Either way an APScheduler job calls `Processor.poll_once` every
+TASK_POLL_SECONDS. On SIGTERM/SIGINT the standalone process stops claiming,
+gives back the tasks it holds, and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from imgapp.core.settings import assert_startable, get_settings
+from imgapp.worker.processor import Processor
+
+log = logging.getLogger(__name__)
+
+_in_app: Processor | None = None
+
+
+def in_app_processor() -> Processor:
+    """This process's processor (made on first use if the scheduler is not running)."""
+    global _in_app  # noqa: PLW0603 - one processor per process
+    if _in_app is None:
+        _in_app = Processor()
+    return _in_app
+
+
+@contextlib.asynccontextmanager
+async def in_app(app: object) -> AsyncIterator[None]:  # noqa: ARG001 - Reflex passes its app
+    """The Reflex lifespan task: poll the queue while the app serves (TASK_PROCESSOR_IN_APP)."""
+    if not get_settings().task_processor_in_app:
+        yield
+        return
+    processor = in_app_processor()
+    scheduler = start(processor)
+    try:
+        yield
+    finally:
+        scheduler.shutdown(wait=False)
+        await processor.shutdown()
+
+
+class _SkipOverlappingPolls(logging.Filter):
+    """A poll still running at the next tick makes APScheduler skip that tick: meant, not news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances" not in record.getMessage()
+
+
+_scheduler_log = logging.getLogger("imgapp.worker.scheduler")
+_scheduler_log.addFilter(_SkipOverlappingPolls())
+
+
+def start(processor: Processor) -> AsyncIOScheduler:
+    """Run `processor.poll_once` every TASK_POLL_SECONDS on the current event loop."""
+    scheduler = AsyncIOScheduler(logger=_scheduler_log)
+    scheduler.add_job(
+        processor.poll_once,
+        "interval",
+        seconds=get_settings().task_poll_seconds,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+        next_run_time=datetime.now(UTC),
+        id="poll-task-queue",
+    )
+    scheduler.start()
+    return scheduler
+
+
+async def run_standalone(processor: Processor) -> None:
+    """Serve until SIGTERM/SIGINT, then hand back running tasks and exit."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    scheduler = start(processor)
+    log.info(
+        "processor %s polling every %ss", processor.worker_id, get_settings().task_poll_seconds
+    )
+    await stop.wait()
+    scheduler.shutdown(wait=False)
+    await processor.shutdown()
+    log.info("processor %s stopped", processor.worker_id)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m imgapp.worker`: the same processor as its own process."""
+    parser = argparse.ArgumentParser(prog="python -m imgapp.worker", description=__doc__)
+    parser.add_argument("--concurrency", type=int, default=None, help="default TASK_CONCURRENCY")
+    parser.add_argument("--worker-id", default=None, help="default host:pid:random")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    assert_startable(settings)
+    logging.basicConfig(
+        level=settings.imgapp_log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    asyncio.run(run_standalone(Processor(worker_id=args.worker_id, concurrency=args.concurrency)))
+    return 0
