@@ -208,6 +208,7 @@ def cmd_payments_show(args: argparse.Namespace) -> int:
     from imgapp.core import db  # noqa: PLC0415
     from imgapp.models import AuditLog, LedgerEntry, User  # noqa: PLC0415
     from imgapp.models.base import utcnow  # noqa: PLC0415
+    from imgapp.ops import payments as payment_ops  # noqa: PLC0415
     from imgapp.services import payments  # noqa: PLC0415
     from imgapp.services.errors import NotFound  # noqa: PLC0415
 
@@ -221,7 +222,7 @@ def cmd_payments_show(args: argparse.Namespace) -> int:
         trail = session.exec(
             select(AuditLog).where(AuditLog.target == order.order_id).order_by(AuditLog.id)
         ).all()
-        notes = payments.diagnose(order, now=utcnow())
+        notes = payment_ops.diagnose(order, now=utcnow())
     amount = payments.format_fen(order.amount_fen)
     _out(f"order {order.order_id} of {owner.email if owner else order.user_id}: {order.status}")
     _out(f"  amount      {amount} CNY via {order.pay_type} -> {order.credits} credits")

@@ -89,7 +89,6 @@ class SummaryOut(BaseModel):
     balance_value_fen: int
     recent_usage: list[UsageOut]
     recent_transactions: list[EntryOut]
-    invites: list[dict[str, Any]]
 
 
 def _positive_int(data: dict[str, Any], name: str) -> int:
@@ -221,7 +220,6 @@ def summary(user: CurrentUser) -> SummaryOut:
         balance_value_fen=formatting.credits_value_fen(found.balance),
         recent_usage=[usage_out(u) for u in found.usage],
         recent_transactions=[entry_out(e) for e in found.entries],
-        invites=[],
     )
 
 

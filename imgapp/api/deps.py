@@ -1,28 +1,18 @@
-"""Request dependencies: database session, client address, the signed-in user."""
+"""Request dependencies: the client address, the signed-in user, the same-origin check."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlmodel import Session
 
 from imgapp.core import db
 from imgapp.core.settings import get_settings
 from imgapp.services import sessions
 from imgapp.services.errors import CrossSiteRequest, NotSignedIn
 from imgapp.services.sessions import Principal
-
-
-def _db_session() -> Iterator[Session]:
-    with db.transaction() as session:
-        yield session
-
-
-SessionDep = Annotated[Session, Depends(_db_session)]
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ from imgapp.api.deps import ClientDep, CurrentUser, SameOrigin
 from imgapp.api.responses import request_lang
 from imgapp.core import db
 from imgapp.flows import recharge
-from imgapp.gateways import payment as payment_gateway
 from imgapp.models import PaymentTransaction
 from imgapp.services import payments
 from imgapp.services.errors import PaymentGatewayFailed, ValidationFailed, describe
@@ -141,11 +140,6 @@ def recent(user: CurrentUser, limit: int = 20) -> list[OrderOut]:
     return [order_out(o) for o in found]
 
 
-def _notify(fields: dict[str, str], ip: str) -> payments.Outcome:
-    secret = payment_gateway.configured().client.app_secret
-    return db.call(payments.handle_notification, fields=fields, app_secret=secret, ip=ip)
-
-
 @router.post(
     "/webhook",
     response_class=PlainTextResponse,
@@ -162,9 +156,8 @@ async def webhook(request: Request, client: ClientDep) -> PlainTextResponse:
     except Exception as exc:
         raise ValidationFailed("bad_request", "Send a form-encoded notification.") from exc
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    outcome = await run_in_threadpool(_notify, fields, client.ip)
+    outcome = await run_in_threadpool(recharge.notify, fields, ip=client.ip)
     if not outcome.accepted:
         log.warning("notification rejected (%s) from %s", outcome.verdict.value, client.ip)
         return PlainTextResponse(f"fail: {outcome.verdict.value}", status_code=400)
-    await run_in_threadpool(recharge.announce, outcome.change)
     return PlainTextResponse("success")

@@ -1,4 +1,8 @@
-"""The fields, messages and submit button shared by sign-in and sign-up."""
+"""The fields, messages and submit button shared by sign-in and sign-up.
+
+Page-neutral: each page passes its own state's values (the prefilled email,
+the messages, where to go next, whether the form may show).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import reflex as rx
 
 from imgapp.components.native_form import native_form
 from imgapp.components.text import t
-from imgapp.state.auth_forms import AuthFormState
 
 
 def labelled(label_key: str, control: rx.Component) -> rx.Component:
@@ -19,8 +22,8 @@ def labelled(label_key: str, control: rx.Component) -> rx.Component:
     )
 
 
-def email_field() -> rx.Component:
-    """The email input, prefilled after a failed attempt."""
+def email_field(prefill: rx.Var[str]) -> rx.Component:
+    """The email input, prefilled with `prefill` (the address of a failed attempt)."""
     return labelled(
         "auth.email",
         rx.input(
@@ -29,10 +32,10 @@ def email_field() -> rx.Component:
             type="email",
             required=True,
             auto_complete="email",
-            default_value=AuthFormState.email,
+            default_value=prefill,
             # The tab's state outlives the redirect back here; a new key remounts the
             # uncontrolled input so it shows this attempt's email, not the first one's.
-            key=AuthFormState.email,
+            key=prefill,
             max_length=254,
             size="3",
         ),
@@ -81,33 +84,39 @@ def password_field(*, new: bool) -> rx.Component:
     )
 
 
-def messages() -> rx.Component:
-    """The last attempt's error, or a neutral notice."""
+def messages(error: rx.Var[str], notice: rx.Var[str]) -> rx.Component:
+    """The last attempt's `error`, or a neutral `notice` (either may be empty)."""
     return rx.fragment(
         rx.cond(
-            AuthFormState.error_message != "",
+            error != "",
             rx.callout(
-                AuthFormState.error_message,
+                error,
                 color_scheme="red",
                 role="alert",
                 id="form-error",
             ),
         ),
         rx.cond(
-            AuthFormState.notice_message != "",
-            rx.callout(AuthFormState.notice_message, color_scheme="green", id="form-notice"),
+            notice != "",
+            rx.callout(notice, color_scheme="green", id="form-notice"),
         ),
     )
 
 
-def auth_form(action: str, submit_key: str, *fields: rx.Component) -> rx.Component:
-    """A native POST form to `action`, shown once the page state is loaded."""
+def auth_form(
+    action: str,
+    submit_key: str,
+    *fields: rx.Component,
+    ready: rx.Var[bool],
+    next_path: rx.Var[str],
+) -> rx.Component:
+    """A native POST form to `action` carrying `next_path`, shown once `ready`."""
     return rx.cond(
-        AuthFormState.ready,
+        ready,
         native_form(
             rx.flex(
                 *fields,
-                rx.el.input(type="hidden", name="next", value=AuthFormState.next_path),
+                rx.el.input(type="hidden", name="next", value=next_path),
                 rx.button(t(submit_key), type="submit", size="3", id="submit"),
                 direction="column",
                 spacing="3",

@@ -79,6 +79,15 @@ def signature_matches(expected: str, given: str) -> bool:
     return hmac.compare_digest(expected.encode("ascii"), given.strip().lower().encode("utf-8"))
 
 
+def notification_authentic(fields: dict[str, str], *, secret: str) -> bool:
+    """Whether a notification carries XorPay's signature (False when a signed field is missing)."""
+    signed = ("aoid", "order_id", "pay_price", "pay_time")
+    if any(not fields.get(name) for name in (*signed, "sign")):
+        return False
+    expected = notify_sign(**{name: fields[name] for name in signed}, secret=secret)
+    return signature_matches(expected, fields["sign"])
+
+
 class GatewayError(Exception):
     """XorPay refused: `status` is its word for why, `message_key` what to tell a person."""
 

@@ -1,6 +1,6 @@
 """The live bridge: task, payment and balance changes -> every open page of their user.
 
-Signed-in pages register their tab (`live_tokens.register`); a tab counts
+Signed-in pages register their tab (`tabs.register`); a tab counts
 while Reflex still has a socket for it (`event_namespace.token_to_sid`).
 Two sources feed the pushes:
   * events published in this process (the in-app processor, the API, the
@@ -24,9 +24,9 @@ import reflex as rx
 
 from imgapp.core import db, events
 from imgapp.core.settings import get_settings
-from imgapp.live import tabs as live_tokens
 from imgapp.models.base import utcnow
 from imgapp.services import ledger, task_views
+from imgapp.state import tabs
 from imgapp.state.app import AppState
 from imgapp.state.console import ConsoleState
 from imgapp.state.recharge import RechargeState
@@ -37,11 +37,9 @@ log = logging.getLogger(__name__)
 async def _each_tab(user_id: int, cls: type[AppState], apply: Callable[[Any], None]) -> int:
     """Run `apply` on the `cls` state of each open page of the user; how many were reached."""
     reached = 0
-    for token in live_tokens.connected(user_id):
+    for token in tabs.connected(user_id):
         try:
-            async with live_tokens.app().modify_state(
-                rx.BaseStateToken(ident=token, cls=cls)
-            ) as root:
+            async with tabs.app().modify_state(rx.BaseStateToken(ident=token, cls=cls)) as root:
                 page = await root.get_state(cls)
                 if page.user_id != user_id:
                     continue
@@ -73,7 +71,7 @@ async def _catch_up(poll_seconds: float) -> None:
     since = utcnow()
     while True:
         await asyncio.sleep(poll_seconds)
-        users = live_tokens.users()
+        users = tabs.users()
         checked_at = utcnow()
         if not users:
             since = checked_at
@@ -104,7 +102,7 @@ async def _catch_up(poll_seconds: float) -> None:
 @contextlib.asynccontextmanager
 async def bridge(app: Any) -> AsyncIterator[None]:
     """The Reflex lifespan task: subscribe to events and run the catch-up poll."""
-    live_tokens.attach(app)
+    tabs.attach(app)
     unsubscribe = events.subscribe(_on_event)
     poller = asyncio.create_task(_catch_up(get_settings().live_poll_seconds))
     try:

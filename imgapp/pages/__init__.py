@@ -1,4 +1,7 @@
-"""One module per page; importing this package registers every page."""
+"""One module per page; importing this package registers every page.
+
+`auth_card` is not a page: it is what sign-in and sign-up share.
+"""
 
 from imgapp.pages import (
     account,

@@ -7,7 +7,12 @@ follows the status: the charge is taken with the insert, and refunded exactly
 once (key `refund:task:<id>`) when a task ends failed or cancelled.
 
 Claiming: PostgreSQL picks rows with `FOR UPDATE SKIP LOCKED`; SQLite runs the
-same UPDATE under `BEGIN IMMEDIATE` (see `db.py`), which serialises claims.
+same UPDATE under `BEGIN IMMEDIATE` (see `core/db.py`), which serialises claims.
+
+One concern at a little over 400 lines: every transition of a task's status
+and the money that follows it. The guards only make sense read side by side
+(which states each UPDATE may leave), so they stay in one module; reads and
+snapshots live in `task_views`, operator diagnostics in `ops/tasks`.
 """
 
 from __future__ import annotations

@@ -11,9 +11,9 @@ import asyncio
 import reflex as rx
 
 from imgapp.core import db, formatting, routes
-from imgapp.live import tabs as live_tokens
 from imgapp.services import ledger, sessions
 from imgapp.services.sessions import Principal
+from imgapp.state import tabs
 from imgapp.state.lang import LangState
 
 
@@ -100,6 +100,6 @@ class AppState(LangState):
             self._forget()
             return self.login_redirect()
         self._adopt(principal)
-        live_tokens.register(principal.user_id, self.router.session.client_token)
+        tabs.register(principal.user_id, self.router.session.client_token)
         await self.refresh_balance()
         return None

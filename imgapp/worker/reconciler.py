@@ -20,17 +20,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from imgapp.core.settings import get_settings
 from imgapp.flows import recharge
-from imgapp.gateways import payment as payment_gateway
-from imgapp.services import payments
 
 log = logging.getLogger(__name__)
 
 
-def run_once(*, older_than: timedelta | None) -> payments.Reconciliation:
-    """One round with the configured gateway; announces credited orders to open pages."""
-    report = payments.reconcile(payment_gateway.configured().client, older_than=older_than)
-    for change in report.changes:
-        recharge.announce(change)
+def run_once(*, older_than: timedelta | None) -> recharge.Reconciliation:
+    """One round with the configured gateway (announced to open pages by the flow); logged."""
+    report = recharge.reconcile(older_than=older_than)
     if report.credited or report.expired or report.failed:
         log.info(
             "reconciliation: %d checked, credited %s, expired %s, failed %s",

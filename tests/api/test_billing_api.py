@@ -194,7 +194,6 @@ def test_summary_needs_a_session_and_shows_only_the_users_own_data(client, new_c
     assert body["balance_value_fen"] == 960
     assert [u["credits"] for u in body["recent_usage"]] == [4]
     assert [e["amount"] for e in body["recent_transactions"]] == [-4, 100]
-    assert body["invites"] == []
 
 
 def _rows(response: httpx.Response) -> list[list[str]]:

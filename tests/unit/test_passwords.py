@@ -22,8 +22,11 @@ def test_policy_refuses_blank_and_overlong_passwords():
     assert caught.value.rule == "password_too_long"
 
 
-def test_policy_accepts_eight_characters():
-    passwords.check_policy("12345678")
+def test_policy_accepts_eight_characters_and_a_passphrase():
+    assert passwords.check_policy("12345678") is None
+    assert passwords.check_policy("correct horse battery staple") is None
+    hashed = passwords.hash_password("12345678")
+    assert passwords.verify_password("12345678", hashed)
 
 
 def test_hash_is_argon2_and_verifies_only_the_right_password():
