@@ -1,4 +1,4 @@
-"""The money verbs: `open_account`, `charge`, `credit`, `adjust`, `refund`.
+"""The money verbs: `open_account`, `charge`, `credit`, `adjust`, `refund` (and `prepare_charge`).
 
 Each movement is written by `writes` and judged here: a debit the balance does
 not cover raises `InsufficientCredits` and writes nothing; a key seen before
@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import bindparam, func, literal, select
 from sqlmodel import Session
 
-from imgapp.core import db
 from imgapp.core.db import InsertUnlessExists
 from imgapp.models.base import utcnow
 from imgapp.models.billing import BillingAccount, LedgerEntry, LedgerKind
@@ -39,10 +38,8 @@ from imgapp.services.ledger.values import (
     check_key,
 )
 from imgapp.services.ledger.writes import (
-    WRITE_ALONE,
+    PreparedCharge,
     Write,
-    at_once_params,
-    outcome,
     shift_balance,
     write_at_once,
     write_stepwise,
@@ -163,7 +160,7 @@ def charge(
     )
 
 
-def charge_committed(
+def prepare_charge(
     *,
     user_id: int,
     credits: int,
@@ -171,41 +168,25 @@ def charge_committed(
     usage: Usage | None = None,
     reference: Reference | None = None,
     description: str = "",
-) -> Movement:
-    """`charge` in a transaction of its own, committed when it returns.
+) -> PreparedCharge:
+    """`charge` as one statement to run as a transaction of its own (PostgreSQL).
 
-    On PostgreSQL the common outcome (covered, new key) is one autocommitted
-    statement on a pooled driver connection: one round trip, no Session. Any
-    other outcome (a replay, a refusal, a key race, no account) has written
-    nothing and goes to `charge` in a Session, which knows how to answer it.
-    The money rules are the same either way.
+    Checks the arguments as `charge` does. The statement does what `charge`
+    does when the balance covers the charge and the key is new; it writes
+    nothing in any other case, which `charge` in a Session then answers.
     """
-    w = Write(
-        user_id=user_id,
-        amount=-check_credits(credits),
-        kind=LedgerKind.CHARGE,
-        key=check_key(key),
-        reference=reference or Reference(),
-        description=description,
-        usage=usage,
-        actor="user",
-        now=utcnow(),
-    )
-    if db.get_engine().dialect.name == "postgresql":
-        try:
-            new_balance, entry_id = outcome(db.run_alone(WRITE_ALONE, at_once_params(w)))
-        except db.StatementRefused:  # the key was taken: nothing moved
-            new_balance, entry_id = None, None
-        if new_balance is not None and entry_id is not None:
-            return w.moved(entry_id=entry_id, balance_after=new_balance)
-    return db.call(
-        charge,
-        user_id=user_id,
-        credits=credits,
-        key=key,
-        usage=usage,
-        reference=reference,
-        description=description,
+    return PreparedCharge(
+        Write(
+            user_id=user_id,
+            amount=-check_credits(credits),
+            kind=LedgerKind.CHARGE,
+            key=check_key(key),
+            reference=reference or Reference(),
+            description=description,
+            usage=usage,
+            actor="user",
+            now=utcnow(),
+        )
     )
 
 

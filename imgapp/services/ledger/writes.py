@@ -8,6 +8,10 @@ an audit row. `write_stepwise` runs them as four statements (SQLite);
 answer (balance or None, entry id or None): no balance means the debit was not
 covered or there is no account, no entry id means the key was already taken.
 Deciding what such an answer means is `moves`' business, not this module's.
+
+`PreparedCharge` is the one-statement write as a transaction of its own, for
+a caller that commits (`imgapp.flows.billing.charge`); this package never runs
+it, so it never commits.
 """
 
 from __future__ import annotations
@@ -181,13 +185,12 @@ SELECT (SELECT balance FROM moved) AS balance, (SELECT id FROM entry) AS entry_i
 _WRITE_AT_ONCE = DriverStatement(
     text(_WRITE_TEMPLATE.format(on_conflict="    ON CONFLICT (idempotency_key) DO NOTHING\n"))
 )
-# The same as a transaction of its own (a charge committed alone): a key already
-# taken makes the INSERT fail, which undoes the whole statement, debit included.
-WRITE_ALONE = DriverStatement(text(_WRITE_TEMPLATE.format(on_conflict="")))
+# The same as a transaction of its own (`PreparedCharge`): a key already taken
+# makes the INSERT fail, which undoes the whole statement, debit included.
+_WRITE_ALONE = DriverStatement(text(_WRITE_TEMPLATE.format(on_conflict="")))
 
 
-def at_once_params(w: Write) -> dict[str, Any]:
-    """The parameters of the one-statement write (`_WRITE_AT_ONCE`, `WRITE_ALONE`) for `w`."""
+def _at_once_params(w: Write) -> dict[str, Any]:
     usage = w.usage or Usage()
     return {
         "uid": w.user_id,
@@ -209,8 +212,7 @@ def at_once_params(w: Write) -> dict[str, Any]:
     }
 
 
-def outcome(row: tuple[Any, ...] | None) -> tuple[int | None, int | None]:
-    """The one-statement write's row as (balance or None, entry id or None)."""
+def _outcome(row: tuple[Any, ...] | None) -> tuple[int | None, int | None]:
     balance_now, entry_id = row if row is not None else (None, None)
     return (
         None if balance_now is None else int(balance_now),
@@ -220,4 +222,30 @@ def outcome(row: tuple[Any, ...] | None) -> tuple[int | None, int | None]:
 
 def write_at_once(session: Session, w: Write) -> tuple[int | None, int | None]:
     """All four writes in one statement, in the session's transaction (PostgreSQL)."""
-    return outcome(_WRITE_AT_ONCE.first(session, at_once_params(w)))
+    return _outcome(_WRITE_AT_ONCE.first(session, _at_once_params(w)))
+
+
+class PreparedCharge:
+    """A charge as one statement that is a transaction of its own (PostgreSQL).
+
+    Run `statement` with `params` alone (autocommitted, `db.run_alone`): one
+    round trip, all four writes or none. `movement(row)` is the charge that
+    row reports, or None when the statement wrote nothing (not covered, no
+    account; pass None when it was refused because the key was taken). Any
+    such outcome is for `charge` in a Session to answer.
+    """
+
+    __slots__ = ("_write", "params", "statement")
+
+    def __init__(self, w: Write) -> None:
+        """Prepare the statement's parameters for the charge `w`."""
+        self._write = w
+        self.statement = _WRITE_ALONE
+        self.params = _at_once_params(w)
+
+    def movement(self, row: tuple[Any, ...] | None) -> Movement | None:
+        """The charge the statement made, or None when it wrote nothing."""
+        new_balance, entry_id = _outcome(row)
+        if new_balance is None or entry_id is None:
+            return None
+        return self._write.moved(entry_id=entry_id, balance_after=new_balance)
