@@ -1,9 +1,9 @@
-"""Ledger benchmark: charges per second through `ledger.charge` vs pgbench, same server, same run.
+"""Ledger benchmark: charges per second through `billing.charge` vs pgbench, same server, same run.
 
 Starts a durable PostgreSQL server (fsync and synchronous_commit on, as in
 production), then for each concurrency level runs
   - pgbench's built-in simple-update script (`-N`) on its own database, and
-  - N clients each calling `ledger.charge_committed(...)` in a loop on
+  - N clients each calling `imgapp.flows.billing.charge(...)` in a loop on
     random accounts among 1,000, one transaction per charge,
 and prints both rates and their ratio. Ends with the ledger invariant check.
 
@@ -34,6 +34,7 @@ os.environ.setdefault("SESSION_SECRET", "bench-session-secret-0123456789")
 from sqlalchemy import text  # noqa: E402
 
 from imgapp.core import db, migrations  # noqa: E402
+from imgapp.flows import billing  # noqa: E402
 from imgapp.services import ledger  # noqa: E402
 from tests.support.pg import PostgresServer, _as_postgres, _bin_dir  # noqa: E402
 
@@ -77,7 +78,7 @@ def _charge_loop(deadline: float, tag: str) -> int:
     rng = random.Random(tag)
     done = 0
     while time.time() < deadline:
-        ledger.charge_committed(
+        billing.charge(
             user_id=rng.randint(1, ACCOUNTS),
             credits=1,
             key=f"bench:{tag}:{done}",

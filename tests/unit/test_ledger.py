@@ -131,32 +131,6 @@ def test_charging_a_user_without_an_account_is_not_found():
         db.call(ledger.charge, user_id=987654, credits=1, key="ghost")
 
 
-def test_charge_in_its_own_transaction_answers_every_case_like_charge():
-    user = funded_user(50)
-    usage = ledger.Usage(model="api", image_count=1)
-    first = ledger.charge_committed(user_id=user.id, credits=30, key="own:1", usage=usage)
-    assert (first.amount, first.balance_after, first.replayed) == (-30, 20, False)
-    with db.read() as session:
-        entry = session.get(LedgerEntry, first.entry_id)
-        assert entry is not None
-        assert entry.balance_after == 20
-        assert session.exec(select(UsageLog).where(UsageLog.ledger_entry_id == entry.id)).one()
-    again = ledger.charge_committed(user_id=user.id, credits=30, key="own:1", usage=usage)
-    assert again.replayed
-    assert again.entry_id == first.entry_id
-    entries = _count(LedgerEntry)
-    with pytest.raises(InsufficientCredits):
-        ledger.charge_committed(user_id=user.id, credits=21, key="own:2")
-    with pytest.raises(IdempotencyConflict):
-        ledger.charge_committed(user_id=user.id, credits=5, key="own:1")
-    with pytest.raises(NotFound):
-        ledger.charge_committed(user_id=987654, credits=1, key="own:ghost")
-    with pytest.raises(ValidationFailed):
-        ledger.charge_committed(user_id=user.id, credits="3", key="own:3")  # type: ignore[arg-type]
-    assert (_balance(user.id), _count(LedgerEntry)) == (20, entries)
-    assert db.call_read(ledger.check_invariants) == []
-
-
 def test_credit_kinds_and_what_credit_refuses():
     user, _ = create_user()
     db.call(ledger.credit, user_id=user.id, credits=50, kind=LedgerKind.RECHARGE, key="r1")

@@ -16,6 +16,7 @@ import pytest
 from sqlmodel import func, select
 
 from imgapp.core import db
+from imgapp.flows import billing
 from imgapp.models import LedgerEntry
 from imgapp.services import ledger
 from imgapp.services.errors import InsufficientCredits, RefundExceedsCharge
@@ -30,7 +31,7 @@ OPS_PER_THREAD = 100
 def _charge(thread: int, **kwargs) -> ledger.Movement:
     """Even threads charge in a Session, odd ones on the fast path: twins race across both."""
     if thread % 2:
-        return ledger.charge_committed(**kwargs)
+        return billing.charge(**kwargs)
     return db.call(ledger.charge, **kwargs)
 
 

@@ -1,0 +1,82 @@
+"""What an account holds and did: balance, the entry a key made, statement, usage, summary.
+
+Reads only: nothing here writes, so any of it runs in a read-only transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, select
+from sqlmodel import Session, col
+
+from imgapp.models.billing import BillingAccount, LedgerEntry, UsageLog
+from imgapp.services.errors import NotFound
+
+# Built once: constructing a statement costs several times more than running it.
+_accounts = BillingAccount.__table__.c  # type: ignore[attr-defined]
+_BALANCE = select(_accounts.balance).where(_accounts.user_id == bindparam("uid"))
+_ENTRY_BY_KEY = select(LedgerEntry).where(col(LedgerEntry.idempotency_key) == bindparam("key"))
+
+
+def balance(session: Session, *, user_id: int) -> int:
+    """The account's balance; `NotFound` when the user has no account."""
+    value = session.execute(_BALANCE, {"uid": user_id}).scalar_one_or_none()
+    if value is None:
+        raise NotFound
+    return int(value)
+
+
+def entry_by_key(session: Session, key: str) -> LedgerEntry | None:
+    """The entry an idempotency key produced, if any."""
+    return session.execute(_ENTRY_BY_KEY, {"key": key}).scalar_one_or_none()
+
+
+def statement(
+    session: Session,
+    *,
+    user_id: int,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int | None = None,
+) -> list[LedgerEntry]:
+    """The account's entries in [start, end), newest first."""
+    query = select(LedgerEntry).where(col(LedgerEntry.user_id) == user_id)
+    if start is not None:
+        query = query.where(col(LedgerEntry.created_at) >= start)
+    if end is not None:
+        query = query.where(col(LedgerEntry.created_at) < end)
+    query = query.order_by(col(LedgerEntry.id).desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.execute(query).scalars().all())
+
+
+def recent_usage(session: Session, *, user_id: int, limit: int = 10) -> list[UsageLog]:
+    """The latest usage rows, newest first."""
+    query = (
+        select(UsageLog)
+        .where(col(UsageLog.user_id) == user_id)
+        .order_by(col(UsageLog.id).desc())
+        .limit(limit)
+    )
+    return list(session.execute(query).scalars().all())
+
+
+@dataclass(frozen=True)
+class Summary:
+    """An account at a glance: balance, latest usage and latest movements."""
+
+    balance: int
+    usage: list[UsageLog]
+    entries: list[LedgerEntry]
+
+
+def summary(session: Session, *, user_id: int, limit: int = 10) -> Summary:
+    """The balance with the `limit` latest usage rows and ledger entries."""
+    return Summary(
+        balance=balance(session, user_id=user_id),
+        usage=recent_usage(session, user_id=user_id, limit=limit),
+        entries=statement(session, user_id=user_id, limit=limit),
+    )

@@ -1,0 +1,55 @@
+"""The money actions in a transaction of their own (`imgapp.flows.billing`)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import func, select
+
+from imgapp.core import db
+from imgapp.flows import billing
+from imgapp.models import LedgerEntry, UsageLog
+from imgapp.services import ledger
+from imgapp.services.errors import (
+    IdempotencyConflict,
+    InsufficientCredits,
+    NotFound,
+    ValidationFailed,
+)
+from tests.support.factories import funded_user
+
+pytestmark = pytest.mark.usefixtures("engine")
+
+
+def _count(model: type) -> int:
+    with db.read() as session:
+        return session.exec(select(func.count()).select_from(model)).one()
+
+
+def _balance(user_id: int) -> int:
+    return db.call_read(ledger.balance, user_id=user_id)
+
+
+def test_charge_in_its_own_transaction_answers_every_case_like_charge():
+    user = funded_user(50)
+    usage = ledger.Usage(model="api", image_count=1)
+    first = billing.charge(user_id=user.id, credits=30, key="own:1", usage=usage)
+    assert (first.amount, first.balance_after, first.replayed) == (-30, 20, False)
+    with db.read() as session:
+        entry = session.get(LedgerEntry, first.entry_id)
+        assert entry is not None
+        assert entry.balance_after == 20
+        assert session.exec(select(UsageLog).where(UsageLog.ledger_entry_id == entry.id)).one()
+    again = billing.charge(user_id=user.id, credits=30, key="own:1", usage=usage)
+    assert again.replayed
+    assert again.entry_id == first.entry_id
+    entries = _count(LedgerEntry)
+    with pytest.raises(InsufficientCredits):
+        billing.charge(user_id=user.id, credits=21, key="own:2")
+    with pytest.raises(IdempotencyConflict):
+        billing.charge(user_id=user.id, credits=5, key="own:1")
+    with pytest.raises(NotFound):
+        billing.charge(user_id=987654, credits=1, key="own:ghost")
+    with pytest.raises(ValidationFailed):
+        billing.charge(user_id=user.id, credits="3", key="own:3")  # type: ignore[arg-type]
+    assert (_balance(user.id), _count(LedgerEntry)) == (20, entries)
+    assert db.call_read(ledger.check_invariants) == []
