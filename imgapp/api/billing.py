@@ -17,6 +17,7 @@ from imgapp.api.deps import CurrentUser
 from imgapp.api.internal import InternalKey
 from imgapp.api.responses import request_lang
 from imgapp.core import db, formatting
+from imgapp.flows import billing as billing_flow
 from imgapp.models import LedgerEntry, UsageLog
 from imgapp.services import ledger
 from imgapp.services.errors import InsufficientCredits, NotFound, ValidationFailed, describe
@@ -134,7 +135,7 @@ def _deduct(data: dict[str, Any]) -> ledger.Movement:
     key = _text(data, "idempotency_key", CALLER_KEY_MAX_LENGTH)
     reason = _text(data, "reason", REASON_MAX_LENGTH)
     try:
-        return ledger.charge_committed(
+        return billing_flow.charge(
             user_id=user_id,
             credits=amount,
             key=_DEDUCT_PREFIX + key,

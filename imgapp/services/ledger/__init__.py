@@ -23,8 +23,6 @@ The package, by concern (callers use the names re-exported here):
 
 from __future__ import annotations
 
-from typing import Any
-
 from imgapp.models.billing import LedgerKind
 from imgapp.services.errors import (
     IdempotencyConflict,
@@ -91,16 +89,3 @@ __all__ = [
     "summary",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """`ledger.charge_committed`, the committed charge's old name, while callers move.
-
-    Transitional: `imgapp/api/billing.py` still calls it; the committed charge
-    is `imgapp.flows.billing.charge` now. Delete this once nothing does.
-    """
-    if name == "charge_committed":
-        from imgapp.flows import billing  # noqa: PLC0415 - flows import this package
-
-        return billing.charge
-    msg = f"module {__name__!r} has no attribute {name!r}"
-    raise AttributeError(msg)
