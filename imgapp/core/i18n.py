@@ -70,10 +70,6 @@ CATALOG: dict[str, tuple[str, str]] = {
     "dash.recent_entries": ("最近账务", "Recent transactions"),
     "dash.no_usage": ("还没有用量记录。", "No usage yet."),
     "dash.no_entries": ("还没有账务记录。", "No transactions yet."),
-    "dash.tasks_soon": (
-        "你的生成任务会在控制台上线后显示在这里。",
-        "Your generation tasks will appear here once the console is live.",
-    ),
     # account
     "acct.profile": ("个人资料", "Profile"),
     "acct.display_name": ("昵称", "Display name"),
@@ -221,11 +217,6 @@ CATALOG: dict[str, tuple[str, str]] = {
     # page placeholders until their features land
     "page.dashboard.title": ("概览", "Dashboard"),
     "page.dashboard.welcome": ("欢迎回来", "Welcome back"),
-    "page.dashboard.soon": (
-        "这里将显示你的点数余额、最近的用量和任务，以及充值与控制台的快捷入口。",
-        "Your credit balance, recent usage and tasks, and shortcuts to recharge and "
-        "the console will appear here.",
-    ),
     "page.recharge.title": ("充值", "Recharge"),
     "pay.choose": ("选择充值金额", "Choose an amount"),
     "pay.amount": ("金额（元）", "Amount (CNY)"),
@@ -256,11 +247,6 @@ CATALOG: dict[str, tuple[str, str]] = {
     "pay.type.alipay": ("支付宝", "Alipay"),
     "pay.type.wechat": ("微信", "WeChat"),
     "page.console.title": ("控制台", "Console"),
-    "page.console.soon": (
-        "在这里填写提示词、提交图像生成任务，并实时查看进度、取消任务和下载图片。",
-        "Write a prompt, submit image generation tasks, watch their progress live, "
-        "cancel them and download the images here.",
-    ),
     "page.usage.title": ("用量报表", "Usage"),
     "page.usage.soon": (
         "这里将按时间范围显示你的用量明细与汇总，并可导出 CSV。",
@@ -278,12 +264,6 @@ CATALOG: dict[str, tuple[str, str]] = {
         "will appear here.",
     ),
     "page.account.title": ("账户", "Account"),
-    "page.account.soon": (
-        "在这里修改昵称和邮箱，并查看近期账务与下载对账单。",
-        "Edit your display name and email, and see recent billing and download your "
-        "statement here.",
-    ),
-    "page.not_found": ("页面不存在。", "This page does not exist."),
     # errors: keys are error.<code or rule>
     "error.error": (
         "出了点问题，请稍后再试。",
