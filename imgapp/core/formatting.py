@@ -1,10 +1,28 @@
-"""How numbers, money and times are written for people (UI, CSV). No framework imports."""
+"""How numbers, money and times are written for people (UI, CSV). No framework imports.
+
+Text for people goes through Babel with the language's locale (`i18n.locale`);
+the patterns below pin the forms imgapp has always shown ("¥1,234.50", "+50",
+"2026-11-22 09:30:05"), which read the same in both languages. Machine formats
+(ISO 8601 for files) stay with the standard library. This module also owns the
+configured zone's day boundaries and today's date.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
+from babel.dates import format_datetime
+from babel.numbers import format_currency, format_decimal
+
+from imgapp.core import i18n
 from imgapp.core.settings import get_settings
+
+# Yuan with the "¥" sign in both languages: Babel's English default is "CN¥".
+_YUAN = "¥#,##0.00"
+# Grouped, with an explicit sign: "+1,234", "-30", "+0".
+_SIGNED = "+#,##0;-#,##0"
+_LOCAL_TIME = "yyyy-MM-dd HH:mm:ss"
 
 
 def credits_value_fen(credits: int) -> int:
@@ -12,21 +30,21 @@ def credits_value_fen(credits: int) -> int:
     return credits * get_settings().credit_price_fen
 
 
-def yuan(fen: int) -> str:
+def yuan(fen: int, *, lang: str | None = i18n.DEFAULT_LANG) -> str:
     """Fen as yuan with two decimals: 1230 -> '¥12.30' (exact, no floats)."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}¥{whole:,}.{cents:02d}"
+    amount = Decimal(fen).scaleb(-2)
+    return format_currency(amount, "CNY", format=_YUAN, locale=i18n.locale(lang))
 
 
-def signed(amount: int) -> str:
+def signed(amount: int, *, lang: str | None = i18n.DEFAULT_LANG) -> str:
     """An amount with its sign: +50, -3."""
-    return f"{amount:+,}"
+    return format_decimal(amount, format=_SIGNED, locale=i18n.locale(lang))
 
 
 def local_time(moment: datetime) -> str:
     """A timestamp in the configured zone: '2026-11-22 09:30:05'."""
-    return moment.astimezone(get_settings().timezone).strftime("%Y-%m-%d %H:%M:%S")
+    local = moment.astimezone(get_settings().timezone)
+    return format_datetime(local, _LOCAL_TIME, locale=i18n.locale())
 
 
 def local_iso(moment: datetime) -> str:

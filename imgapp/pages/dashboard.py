@@ -84,7 +84,6 @@ def dashboard() -> rx.Component:
                     DashboardState.entry_rows, table_id="recent-entries", with_reference=False
                 ),
             ),
-            rx.text(t("dash.tasks_soon"), size="2", color_scheme="gray"),
             direction="column",
             spacing="5",
         ),
