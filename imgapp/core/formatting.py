@@ -20,6 +20,7 @@ from imgapp.core.settings import get_settings
 
 # Yuan with the "¥" sign in both languages: Babel's English default is "CN¥".
 _YUAN = "¥#,##0.00"
+_COUNT = "#,##0"
 # Grouped, with an explicit sign: "+1,234", "-30", "+0".
 _SIGNED = "+#,##0;-#,##0"
 _LOCAL_TIME = "yyyy-MM-dd HH:mm:ss"
@@ -34,6 +35,11 @@ def yuan(fen: int, *, lang: str | None = i18n.DEFAULT_LANG) -> str:
     """Fen as yuan with two decimals: 1230 -> '¥12.30' (exact, no floats)."""
     amount = Decimal(fen).scaleb(-2)
     return format_currency(amount, "CNY", format=_YUAN, locale=i18n.locale(lang))
+
+
+def count(amount: int, *, lang: str | None = i18n.DEFAULT_LANG) -> str:
+    """A whole number grouped in thousands: 1234 -> '1,234'."""
+    return format_decimal(amount, format=_COUNT, locale=i18n.locale(lang))
 
 
 def signed(amount: int, *, lang: str | None = i18n.DEFAULT_LANG) -> str:

@@ -61,12 +61,12 @@ class AppState(LangState):
     @rx.var
     def balance_text(self) -> str:
         """The balance with thousands separators."""
-        return f"{self.balance:,}"
+        return formatting.count(self.balance, lang=self.lang)
 
     @rx.var
     def balance_value(self) -> str:
         """What the balance is worth in yuan."""
-        return formatting.yuan(formatting.credits_value_fen(self.balance))
+        return formatting.yuan(formatting.credits_value_fen(self.balance), lang=self.lang)
 
     async def refresh_balance(self) -> None:
         """Re-read the balance (after anything that moved it)."""

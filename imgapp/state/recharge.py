@@ -55,7 +55,7 @@ def order_view(order: PaymentTransaction) -> dict[str, Any]:
         "status": order.status,
         "amount": payments.format_fen(order.amount_fen),
         "credits": int(order.credits),
-        "credits_text": f"{order.credits:,}",
+        "credits_text": formatting.count(order.credits),
         "pay_type": order.pay_type,
         "provider": order.provider,
         "confirmed": bool(order.confirmed),
@@ -91,7 +91,9 @@ class RechargeState(AppState):
             fen = payments.parse_amount(self.amount)
         except ImgappError:
             return ""
-        return f"{payments.credits_for(fen, credit_price_fen=get_settings().credit_price_fen):,}"
+        return formatting.count(
+            payments.credits_for(fen, credit_price_fen=get_settings().credit_price_fen)
+        )
 
     @rx.var
     def has_order(self) -> bool:
@@ -126,7 +128,7 @@ class RechargeState(AppState):
                 status=o["status"],
                 status_label=i18n.text(f"pay.status.{o['status']}", self.lang),
                 amount=o["amount"],
-                credits=f"{o['credits']:,}",
+                credits=formatting.count(o["credits"]),
                 pay_type=i18n.text(f"pay.type.{o['pay_type']}", self.lang),
                 created=o["created"],
             )

@@ -70,3 +70,9 @@ def test_local_iso_carries_the_zone_offset():
     assert formatting.local_iso(moment) == expected
     if get_settings().imgapp_timezone == "Asia/Shanghai":
         assert formatting.local_iso(moment) == "2026-11-22T09:30:05+08:00"
+
+
+def test_counts_are_grouped_in_thousands_in_both_languages():
+    assert formatting.count(0) == "0"
+    assert formatting.count(1234567) == "1,234,567"
+    assert formatting.count(1234, lang="en") == "1,234"
