@@ -13,7 +13,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from imgapp.api import auth, billing, generation, health, images, payments, task_processing
+from imgapp.api import (
+    auth,
+    billing,
+    generation,
+    health,
+    images,
+    payments,
+    task_processing,
+    usage,
+)
 from imgapp.api.responses import error_response, request_lang
 from imgapp.gateways import xorpay_sandbox as sandbox_gateway
 from imgapp.services.errors import ImgappError
@@ -69,6 +78,7 @@ def create_api() -> FastAPI:
     api.include_router(images.router)
     api.include_router(task_processing.router)
     api.include_router(payments.router)
+    api.include_router(usage.router)
     api.include_router(sandbox_gateway.router)
 
     @api.api_route("/api/{path:path}", methods=_ALL_METHODS, include_in_schema=False)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import date
 from typing import Any
@@ -13,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from imgapp.api.csv_files import csv_text
 from imgapp.api.deps import CurrentUser
 from imgapp.api.internal import InternalKey
 from imgapp.api.responses import request_lang
@@ -238,14 +237,6 @@ def _date_param(value: str | None, name: str) -> date | None:
         ) from exc
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(text: str) -> str:
-    """Neutralise text a spreadsheet would run as a formula."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 STATEMENT_COLUMNS = (
     "time",
     "entry_id",
@@ -259,22 +250,21 @@ STATEMENT_COLUMNS = (
 
 def statement_csv(entries: list[LedgerEntry]) -> str:
     """The statement as CSV text, oldest first, times in the configured zone."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(STATEMENT_COLUMNS)
-    for e in reversed(entries):
-        writer.writerow(
+    return csv_text(
+        STATEMENT_COLUMNS,
+        (
             [
                 formatting.local_iso(e.created_at),
                 e.id,
                 e.kind,
                 e.amount,
                 e.balance_after,
-                _cell(e.reference),
-                _cell(e.description),
+                e.reference,
+                e.description,
             ]
-        )
-    return out.getvalue()
+            for e in reversed(entries)
+        ),
+    )
 
 
 @router.get(
@@ -297,9 +287,8 @@ def statement(user: CurrentUser, start: str | None = None, end: str | None = Non
     high = formatting.day_bounds(last, last)[1] if last else None
     entries = db.call_read(ledger.statement, user_id=user.user_id, start=low, end=high)
     name = f"imgapp-statement-{first or 'start'}-to-{last or formatting.today()}.csv"
-    # A byte-order mark makes spreadsheet programs read the UTF-8 (Chinese) correctly.
     return Response(
-        "\ufeff" + statement_csv(entries),
+        statement_csv(entries),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -110,6 +110,8 @@ class UsageLog(SQLModel, table=True):
     __tablename__ = "usage_logs"
     __table_args__ = (
         Index("ix_usage_logs_user_created", "user_id", "created_at"),
+        # One usage row per charge; the usage report finds a refund's charge through it.
+        Index("ix_usage_logs_ledger_entry_id", "ledger_entry_id", unique=True),
         CheckConstraint("credits > 0", name="credits_positive"),
         CheckConstraint("image_count >= 0", name="image_count_not_negative"),
     )

@@ -11,6 +11,7 @@ from imgapp.models.base import UTCDateTime, utcnow
 
 EMAIL_MAX_LENGTH = 254
 DISPLAY_NAME_MAX_LENGTH = 60
+TIME_ZONE_MAX_LENGTH = 64
 
 
 class User(SQLModel, table=True):
@@ -22,6 +23,13 @@ class User(SQLModel, table=True):
     email: str = Field(max_length=EMAIL_MAX_LENGTH, unique=True, nullable=False)
     password_hash: str = Field(max_length=255, nullable=False)
     display_name: str = Field(default="", max_length=DISPLAY_NAME_MAX_LENGTH, nullable=False)
+    # An IANA zone for dates and reports; "" = the site's IMGAPP_TIMEZONE.
+    time_zone: str = Field(
+        default="",
+        max_length=TIME_ZONE_MAX_LENGTH,
+        nullable=False,
+        sa_column_kwargs={"server_default": ""},
+    )
     is_active: bool = Field(default=True, nullable=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

@@ -38,6 +38,7 @@ class Principal:
     display_name: str
     session_id: int
     last_seen_at: datetime
+    time_zone: str = ""  # an IANA name, or "" for the site's IMGAPP_TIMEZONE
 
     @property
     def needs_touch(self) -> bool:
@@ -106,6 +107,7 @@ def resolve(session: Session, *, token: str | None) -> Principal | None:
         display_name=user.display_name,
         session_id=require_id(row.id),
         last_seen_at=row.last_seen_at,
+        time_zone=user.time_zone,
     )
 
 

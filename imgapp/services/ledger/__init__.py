@@ -33,6 +33,7 @@ from imgapp.services.errors import (
 )
 from imgapp.services.ledger.invariants import Violation, account_count, check_invariants
 from imgapp.services.ledger.moves import (
+    REFUND_REFERENCE,
     adjust,
     charge,
     credit,
@@ -60,6 +61,7 @@ from imgapp.services.ledger.writes import PreparedCharge
 
 __all__ = [
     "MAX_MOVEMENT",
+    "REFUND_REFERENCE",
     "IdempotencyConflict",
     "InsufficientCredits",
     "LedgerKind",

@@ -45,7 +45,7 @@ from imgapp.services.ledger.writes import (
     write_stepwise,
 )
 
-_REFERENCE_ENTRY = "ledger_entry"
+REFUND_REFERENCE = "ledger_entry"  # a refund refers to the charge entry it gives back
 # A refused debit is retried while a fresh read shows that credits arrived meanwhile.
 _DEBIT_ATTEMPTS = 10
 
@@ -250,7 +250,7 @@ def refund(
     if (earlier := entry_by_key(session, check_key(key))) is not None:
         expected = earlier.amount if credits is None else check_credits(credits)
         return _replay(session, key, user_id=user_id, amount=expected, kind=LedgerKind.REFUND)
-    reference = Reference(_REFERENCE_ENTRY, str(original.id))
+    reference = Reference(REFUND_REFERENCE, str(original.id))
     remaining = -original.amount - _refunded(session, reference)
     amount = remaining if credits is None else check_credits(credits)
     if amount <= 0 or amount > remaining:
