@@ -7,38 +7,24 @@ the report's zone with their offset, plus a UTC column.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from imgapp.api.csv_files import csv_download
+from imgapp.api.csv_files import csv_download, csv_stream
 from imgapp.api.deps import CurrentUser
 from imgapp.core import db, formatting
 from imgapp.services import usage
 from imgapp.services.errors import ValidationFailed
+from imgapp.services.usage import export
 
 router = APIRouter(prefix="/api/usage", tags=["usage"])
 
 DEFAULT_DAYS = 30
-ROW_COLUMNS = (
-    "time",
-    "time_utc",
-    "entry_id",
-    "kind",
-    "credits",
-    "amount",
-    "balance_after",
-    "model",
-    "size",
-    "images",
-    "task_id",
-    "reference",
-    "refund_of",
-    "description",
-)
 GROUP_COLUMNS = (
     "key",
     "entries",
@@ -54,29 +40,9 @@ GROUP_COLUMNS = (
 )
 
 
-def row_values(row: usage.Row, window: usage.Range) -> list[object]:
-    """One detail row in `ROW_COLUMNS` order."""
-    return [
-        row.created_at.astimezone(window.zone).isoformat(timespec="seconds"),
-        row.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        row.entry_id,
-        row.kind,
-        row.credits,
-        row.amount,
-        row.balance_after,
-        row.model,
-        row.size,
-        row.images,
-        row.task_id,
-        row.reference,
-        row.refund_of,
-        row.description,
-    ]
-
-
 def row_out(row: usage.Row, window: usage.Range) -> dict[str, object]:
-    """One detail row as JSON."""
-    return dict(zip(ROW_COLUMNS, row_values(row, window), strict=True))
+    """One detail row as JSON (the CSV's columns and values, text as it is)."""
+    return dict(zip(export.COLUMNS, export.values(row, window), strict=True))
 
 
 def group_values(group: usage.Group) -> list[object]:
@@ -118,10 +84,19 @@ def _filename(window: usage.Range, what: str) -> str:
     return f"imgapp-{what}-{window.start.isoformat()}-to-{last.isoformat()}.csv"
 
 
-def _stream_rows(user_id: int, window: usage.Range) -> Any:
-    with db.read() as session:
-        for row in usage.stream_rows(session, user_id=user_id, window=window):
-            yield row_values(row, window)
+def _detail_csv(user_id: int, window: usage.Range) -> StreamingResponse:
+    """Every row of the range, oldest first; PostgreSQL writes the CSV itself (COPY)."""
+    filename = _filename(window, "usage")
+    if db.get_engine().dialect.name == "postgresql":
+        body = db.copy_csv(export.csv_select(user_id, window), time_zone=window.zone.key)
+        return csv_stream(export.COLUMNS, body, filename=filename)
+
+    def rows() -> Iterator[list[object]]:
+        with db.read() as session:
+            for row in usage.stream_rows(session, user_id=user_id, window=window):
+                yield export.csv_values(row, window)
+
+    return csv_download(export.COLUMNS, rows(), filename=filename)
 
 
 class ReportQuery(BaseModel):
@@ -155,14 +130,12 @@ def report(user: CurrentUser, query: Annotated[ReportQuery, Query()]) -> Any:
     order = usage.check_sort(query.sort)
     page_size = usage.check_limit(query.limit)
     if kind == "csv" and table == "rows":
-        return csv_download(
-            ROW_COLUMNS, _stream_rows(user.user_id, window), filename=_filename(window, "usage")
-        )
+        return _detail_csv(user.user_id, window)
     with db.read() as session:
-        found = usage.groups(session, user_id=user.user_id, window=window, group=group)
         if kind == "csv":
+            found = usage.groups(session, user_id=user.user_id, window=window, group=group)
             return _groups_csv(found, window, group)
-        totals = usage.totals(session, user_id=user.user_id, window=window)
+        totals, found = usage.summary(session, user_id=user.user_id, window=window, group=group)
         page = usage.rows(
             session,
             user_id=user.user_id,

@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session
@@ -228,6 +229,38 @@ def run_alone(statement: DriverStatement, params: dict[str, Any]) -> tuple[Any, 
         finally:
             cursor.close()
     finally:
+        pooled.close()
+
+
+def copy_csv(
+    statement: Executable, *, time_zone: str, chunk_bytes: int = 1 << 16
+) -> Iterator[bytes]:
+    """PostgreSQL writes `statement`'s rows as CSV itself (`COPY (...) TO STDOUT`), streamed.
+
+    Runs in a read-only transaction of its own whose TimeZone is `time_zone`,
+    so `to_char` writes local times. Chunks of about `chunk_bytes` come out as
+    the server sends them: memory stays flat whatever the size. PostgreSQL only.
+    """
+    engine = get_engine()
+    compiled = statement.compile(
+        dialect=engine.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    pooled = engine.raw_connection()
+    try:
+        cursor = pooled.cursor()
+        cursor.execute("SET TRANSACTION READ ONLY")
+        cursor.execute("SELECT set_config('TimeZone', %s, true)", (time_zone,))
+        buffer = bytearray()
+        with cursor.copy(f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv)", compiled.params) as copy:
+            for data in copy:
+                buffer += data
+                if len(buffer) >= chunk_bytes:
+                    yield bytes(buffer)
+                    buffer.clear()
+        if buffer:
+            yield bytes(buffer)
+    finally:
+        pooled.rollback()
         pooled.close()
 
 

@@ -26,6 +26,15 @@ _SIGNED = "+#,##0;-#,##0"
 _LOCAL_TIME = "yyyy-MM-dd HH:mm:ss"
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """Text for a CSV cell: an apostrophe first when a spreadsheet would run it as a formula."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def credits_value_fen(credits: int) -> int:
     """What `credits` are worth in fen at the configured price."""
     return credits * get_settings().credit_price_fen

@@ -21,7 +21,7 @@ The package: `params` (zone, range, grouping, sort), `query` (the entries with
 their usage), `figures` (totals and groups), `rows` (detail, paged or streamed).
 """
 
-from imgapp.services.usage.figures import Figures, Group, Totals, groups, totals
+from imgapp.services.usage.figures import Figures, Group, Totals, groups, summary, totals
 from imgapp.services.usage.params import (
     GROUPS,
     MAX_DAYS,
@@ -60,6 +60,7 @@ __all__ = [
     "groups",
     "rows",
     "stream_rows",
+    "summary",
     "totals",
     "zone_names",
     "zone_of",

@@ -17,7 +17,7 @@ from sqlmodel import Session, col
 from imgapp.core.db import epoch_seconds
 from imgapp.models import LedgerEntry, LedgerKind, PaymentTransaction, Task, UsageLog
 from imgapp.services.usage.params import TIME_GROUPS, Range
-from imgapp.services.usage.query import entries_with_usage, images, in_range, is_charge, task_charge
+from imgapp.services.usage.query import images, in_range, report_rows, task_charge
 
 _SLOT_SECONDS = 900  # every zone's offset is a whole number of quarter hours
 
@@ -107,21 +107,24 @@ class Group(Figures):
         return found
 
 
-def _aggregate(session: Session, user_id: int, window: Range, key: Any) -> list[Any]:
-    statement = (
-        entries_with_usage(
-            key.label("key"),
-            col(LedgerEntry.kind),
-            func.count().label("entries"),
-            func.sum(col(LedgerEntry.amount)).label("amount"),
-            func.sum(images).label("images"),
-            func.sum(task_charge).label("tasks"),
-            func.max(col(LedgerEntry.id)).label("last_id"),
-        )
-        .where(*in_range(user_id, window))
-        .group_by(key, col(LedgerEntry.kind))
-    )
+def _aggregate(session: Session, user_id: int, window: Range, group: str | None) -> list[Any]:
+    report = report_rows(user_id, window)
+    key = _bucket_key(report, group, window, native=_zones_in_sql(session))
+    statement = select(
+        key.label("key"),
+        report.c.kind,
+        func.count().label("entries"),
+        func.sum(report.c.amount).label("amount"),
+        func.sum(images(report)).label("images"),
+        func.sum(task_charge(report)).label("tasks"),
+        func.max(report.c.id).label("last_id"),
+    ).group_by(key, report.c.kind)
     return list(session.execute(statement).all())
+
+
+def _zones_in_sql(session: Session) -> bool:
+    """PostgreSQL buckets by local time itself; SQLite has no zones, so 15-minute slots."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def _bucket_start(moment: datetime, group: str) -> date:
@@ -133,41 +136,71 @@ def _bucket_start(moment: datetime, group: str) -> date:
     return day
 
 
-def _bucket_key(group: str) -> Any:
+def _bucket_key(report: Any, group: str | None, window: Range, *, native: bool) -> Any:
+    if group is None:
+        return literal("all")
+    if group in TIME_GROUPS and native:  # the local day/week/month's first moment
+        return func.date_trunc(group, func.timezone(window.zone.key, report.c.created_at))
     if group in TIME_GROUPS:
-        return epoch_seconds(col(LedgerEntry.created_at)) / _SLOT_SECONDS
+        return epoch_seconds(report.c.created_at) // _SLOT_SECONDS
     if group == "model":
-        return func.coalesce(col(UsageLog.model), literal(""))
+        return func.coalesce(report.c.model, literal(""))
     if group == "size":
-        return func.coalesce(col(UsageLog.size), literal(""))
-    return col(LedgerEntry.kind)
+        return func.coalesce(report.c.size, literal(""))
+    return report.c.kind
+
+
+def _bucket_of(key: Any, group: str, window: Range) -> str:
+    """The local bucket's first day, from a key of either kind (`_bucket_key`)."""
+    if isinstance(key, datetime):  # PostgreSQL: local time, already truncated
+        return key.date().isoformat()
+    moment = datetime.fromtimestamp(int(key) * _SLOT_SECONDS, window.zone)
+    return _bucket_start(moment, group).isoformat()
+
+
+def summary(
+    session: Session, *, user_id: int, window: Range, group: str
+) -> tuple[Totals, list[Group]]:
+    """The range's totals and its figures by `group`, from one pass over its entries."""
+    rows = _aggregate(session, user_id, window, group)
+    result = Totals()
+    for row in rows:
+        _fold_in(result, row)
+    _add_payments_and_tasks(session, user_id, window, result)
+    return result, _groups(session, user_id, window, group, rows)
 
 
 def groups(session: Session, *, user_id: int, window: Range, group: str) -> list[Group]:
     """The range's figures by `group`: time buckets oldest first, others largest net first.
 
     Time buckets are every local day, week or month the range touches, empty
-    ones included (a chart wants its gaps).
+    ones included (a chart wants its gaps), each with its closing balance.
     """
+    return _groups(session, user_id, window, group, _aggregate(session, user_id, window, group))
+
+
+def _fold_in(target: Figures, row: Any) -> None:
+    target.add(
+        row.kind,
+        entries=int(row.entries),
+        amount=int(row.amount or 0),
+        images=int(row.images or 0),
+        tasks=int(row.tasks or 0),
+    )
+
+
+def _groups(
+    session: Session, user_id: int, window: Range, group: str, rows: list[Any]
+) -> list[Group]:
     found: dict[str, Group] = {}
     if group in TIME_GROUPS:
         for bucket in _time_buckets(window, group):
             found[bucket] = Group(key=bucket)
-    for row in _aggregate(session, user_id, window, _bucket_key(group)):
-        if group in TIME_GROUPS:
-            moment = datetime.fromtimestamp(int(row.key) * _SLOT_SECONDS, window.zone)
-            key = _bucket_start(moment, group).isoformat()
-        else:
-            key = str(row.key or "")
+    for row in rows:
+        key = _bucket_of(row.key, group, window) if group in TIME_GROUPS else str(row.key or "")
         target = found.setdefault(key, Group(key=key))
         target.last_entry_id = max(target.last_entry_id, int(row.last_id))
-        target.add(
-            row.kind,
-            entries=int(row.entries),
-            amount=int(row.amount or 0),
-            images=int(row.images or 0),
-            tasks=int(row.tasks or 0),
-        )
+        _fold_in(target, row)
     listed = list(found.values())
     if group in TIME_GROUPS:
         _carry_balances(session, user_id, window, listed)
@@ -216,14 +249,14 @@ def _time_buckets(window: Range, group: str) -> list[str]:
 def totals(session: Session, *, user_id: int, window: Range) -> Totals:
     """The whole range's figures (equal to the sum of its ledger entries)."""
     result = Totals()
-    for row in _aggregate(session, user_id, window, literal("all")):
-        result.add(
-            row.kind,
-            entries=int(row.entries),
-            amount=int(row.amount or 0),
-            images=int(row.images or 0),
-            tasks=int(row.tasks or 0),
-        )
+    for row in _aggregate(session, user_id, window, None):
+        _fold_in(result, row)
+    _add_payments_and_tasks(session, user_id, window, result)
+    return result
+
+
+def _add_payments_and_tasks(session: Session, user_id: int, window: Range, result: Totals) -> None:
+    """CNY paid for the range's recharges, and its charged tasks counted by their status now."""
     paid = session.execute(
         select(func.coalesce(func.sum(col(PaymentTransaction.amount_fen)), 0))
         .select_from(LedgerEntry)
@@ -231,11 +264,17 @@ def totals(session: Session, *, user_id: int, window: Range) -> Totals:
         .where(*in_range(user_id, window), col(LedgerEntry.kind) == LedgerKind.RECHARGE.value)
     ).scalar_one()
     result.recharged_fen = int(paid)
+    # A charge's usage row carries its time (query.report_rows): the range's usage rows
+    # are the range's charges.
     by_status = session.execute(
-        entries_with_usage(col(Task.status), func.count())
+        select(col(Task.status), func.count())
+        .select_from(UsageLog)
         .join(Task, col(Task.id) == col(UsageLog.task_id))
-        .where(*in_range(user_id, window), is_charge)
+        .where(
+            col(UsageLog.user_id) == user_id,
+            col(UsageLog.created_at) >= window.low,
+            col(UsageLog.created_at) < window.high,
+        )
         .group_by(col(Task.status))
     ).all()
     result.tasks_by_status = {str(status): int(count) for status, count in by_status}
-    return result

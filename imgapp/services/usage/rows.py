@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import literal, tuple_
-from sqlmodel import Session, col
+from sqlalchemy import literal, select, tuple_
+from sqlmodel import Session
 
-from imgapp.models import LedgerEntry, LedgerKind, UsageLog
+from imgapp.models import LedgerEntry, LedgerKind
 from imgapp.services.errors import ValidationFailed
 from imgapp.services.usage.params import Range
-from imgapp.services.usage.query import REFUND_REFERENCE, entries_with_usage, images, in_range
+from imgapp.services.usage.query import REFUND_REFERENCE, images, page_rows, report_rows
 
 
 @dataclass(frozen=True)
@@ -49,22 +49,6 @@ class Row:
         return 0
 
 
-_ROW_COLUMNS = (
-    col(LedgerEntry.id),
-    col(LedgerEntry.created_at),
-    col(LedgerEntry.kind),
-    col(LedgerEntry.amount),
-    col(LedgerEntry.balance_after),
-    col(LedgerEntry.reference_type),
-    col(LedgerEntry.reference_id),
-    col(LedgerEntry.description),
-    col(UsageLog.model),
-    col(UsageLog.size),
-    images.label("images"),
-    col(UsageLog.task_id),
-)
-
-
 def _row(found: Any) -> Row:
     refund_of = None
     if found.kind == LedgerKind.REFUND and found.reference_type == REFUND_REFERENCE:
@@ -91,11 +75,15 @@ def _row(found: Any) -> Row:
     )
 
 
-def _sort_columns(sort: str) -> tuple[Any, Any]:
-    first = (
-        col(LedgerEntry.amount) if sort.lstrip("-") == "credits" else col(LedgerEntry.created_at)
-    )
-    return first, col(LedgerEntry.id)
+def _sort_columns(table: Any, sort: str) -> tuple[Any, Any]:
+    """The keyset of `sort` on a table or derived table: (amount or time, id)."""
+    columns = table.c if hasattr(table, "c") else table
+    by_credits = sort.lstrip("-") == "credits"
+    return (columns.amount if by_credits else columns.created_at), columns.id
+
+
+def _order(first: Any, second: Any, sort: str) -> list[Any]:
+    return [first.desc(), second.desc()] if sort.startswith("-") else [first, second]
 
 
 def encode_cursor(row: Row, sort: str) -> str:
@@ -123,10 +111,10 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
         ) from exc
 
 
-def _rows_statement(user_id: int, window: Range, sort: str) -> Any:
-    first, second = _sort_columns(sort)
-    order = (first.desc(), second.desc()) if sort.startswith("-") else (first, second)
-    return entries_with_usage(*_ROW_COLUMNS).where(*in_range(user_id, window)).order_by(*order)
+def _rows_statement(report: Any, sort: str) -> Any:
+    return select(*report.c, images(report).label("images")).order_by(
+        *_order(*_sort_columns(report, sort), sort)
+    )
 
 
 @dataclass(frozen=True)
@@ -147,16 +135,17 @@ def rows(
     cursor: str | None = None,
 ) -> Page:
     """A page of the range's entries in `sort` order (keyset paging: stable under new writes)."""
-    statement = _rows_statement(user_id, window, sort)
+    first, second = _sort_columns(LedgerEntry, sort)
+    after = None
     if cursor:
         value, entry_id = _decode_cursor(cursor, sort)
-        first, second = _sort_columns(sort)
         seen = tuple_(literal(value, first.type), literal(entry_id, second.type))
-        after = (
-            tuple_(first, second) < seen if sort.startswith("-") else tuple_(first, second) > seen
-        )
-        statement = statement.where(after)
-    found = [_row(r) for r in session.execute(statement.limit(limit + 1)).all()]
+        here = tuple_(first, second)
+        after = here < seen if sort.startswith("-") else here > seen
+    report = page_rows(
+        user_id, window, order=_order(first, second, sort), after=after, limit=limit + 1
+    )
+    found = [_row(r) for r in session.execute(_rows_statement(report, sort)).all()]
     more = len(found) > limit
     page = found[:limit]
     return Page(page, encode_cursor(page[-1], sort) if more and page else None)
@@ -166,7 +155,7 @@ def stream_rows(
     session: Session, *, user_id: int, window: Range, batch: int = 2000
 ) -> Iterator[Row]:
     """Every entry of the range, oldest first, fetched `batch` rows at a time (constant memory)."""
-    statement = _rows_statement(user_id, window, "time").execution_options(
+    statement = _rows_statement(report_rows(user_id, window), "time").execution_options(
         yield_per=batch, stream_results=True
     )
     for found in session.execute(statement):
