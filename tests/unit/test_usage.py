@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from imgapp.core import db
-from imgapp.models import LedgerEntry
+from imgapp.models import LedgerEntry, UsageLog
 from imgapp.services import ledger, usage
 from imgapp.services.errors import ValidationFailed
 from tests.support.factories import create_user
@@ -309,8 +309,6 @@ def test_time_buckets_close_with_the_balance_and_carry_it_over_empty_ones():
 
 def test_a_charge_and_its_usage_row_carry_the_same_time():
     """The report finds a charge's usage among the range's usage rows by this (query.py)."""
-    from imgapp.models import UsageLog  # noqa: PLC0415
-
     user, _ = create_user()
     _credit(user.id, datetime(2026, 11, 1, tzinfo=UTC), 100, f"seed:{user.id}")
     moved = _charge(user.id, datetime(2026, 11, 2, 3, 4, 5, 678901, tzinfo=UTC), 7, f"t:{user.id}")
