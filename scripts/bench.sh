@@ -8,3 +8,4 @@ python -m pip install --quiet --disable-pip-version-check -r bench/requirements.
 python bench/ledger.py "$@"
 python bench/task_queue.py
 python bench/live_latency.py
+python bench/usage_export.py
