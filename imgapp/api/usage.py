@@ -19,7 +19,6 @@ from imgapp.api.csv_files import csv_download, csv_stream
 from imgapp.api.deps import CurrentUser
 from imgapp.core import db, formatting
 from imgapp.services import usage
-from imgapp.services.errors import ValidationFailed
 from imgapp.services.usage import export
 
 router = APIRouter(prefix="/api/usage", tags=["usage"])
@@ -49,20 +48,6 @@ def group_values(group: usage.Group) -> list[object]:
     """One group in `GROUP_COLUMNS` order."""
     found = group.as_dict()
     return [found[name] for name in GROUP_COLUMNS]
-
-
-def _choice(value: str | None, name: str, choices: tuple[str, ...]) -> str:
-    if value in (None, ""):
-        return choices[0]
-    if value not in choices:
-        raise ValidationFailed(
-            "choice_unknown",
-            f"`{name}` must be one of: {', '.join(choices)}.",
-            field=name,
-            name=name,
-            choices=", ".join(choices),
-        )
-    return value
 
 
 def report_window(
@@ -125,8 +110,8 @@ def report(user: CurrentUser, query: Annotated[ReportQuery, Query()]) -> Any:
     """Totals, groups and a page of detail rows; or every row (or group) as a CSV download."""
     window = report_window(user.time_zone, query.start, query.end, query.tz)
     group = usage.check_group(query.group_by)
-    kind = _choice(query.format, "format", ("json", "csv"))
-    table = _choice(query.view, "view", ("rows", "groups"))
+    kind = usage.check_choice(query.format, field="format", choices=("json", "csv"))
+    table = usage.check_choice(query.view, field="view", choices=("rows", "groups"))
     order = usage.check_sort(query.sort)
     page_size = usage.check_limit(query.limit)
     if kind == "csv" and table == "rows":

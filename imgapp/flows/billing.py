@@ -27,14 +27,15 @@ def charge(
     nothing and goes to `ledger.charge` in a Session, which knows how to
     answer it. The money rules are the same either way.
     """
-    prepared = ledger.prepare_charge(
-        user_id=user_id,
-        credits=credits,
-        key=key,
-        usage=usage,
-        reference=reference,
-        description=description,
-    )
+    charge = {
+        "user_id": user_id,
+        "credits": credits,
+        "key": key,
+        "usage": usage,
+        "reference": reference,
+        "description": description,
+    }
+    prepared = ledger.prepare_charge(**charge)
     if db.get_engine().dialect.name == "postgresql":
         try:
             row = db.run_alone(prepared.statement, prepared.params)
@@ -42,12 +43,4 @@ def charge(
             row = None
         if (moved := prepared.movement(row)) is not None:
             return moved
-    return db.call(
-        ledger.charge,
-        user_id=user_id,
-        credits=credits,
-        key=key,
-        usage=usage,
-        reference=reference,
-        description=description,
-    )
+    return db.call(ledger.charge, **charge)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 
+from sqlmodel import func, select
+
 from imgapp.core import db
 from imgapp.models import User
 from imgapp.services import accounts, ledger
@@ -35,3 +37,14 @@ def funded_user(credits: int, email: str | None = None) -> User:
             description="test grant",
         )
     return user
+
+
+def balance_of(user_id: int) -> int:
+    """The user's balance as the ledger says."""
+    return db.call_read(ledger.balance, user_id=user_id)
+
+
+def count_rows(model: type) -> int:
+    """How many rows a table holds."""
+    with db.read() as session:
+        return session.exec(select(func.count()).select_from(model)).one()

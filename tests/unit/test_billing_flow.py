@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import select
 
 from imgapp.core import db
 from imgapp.flows import billing
@@ -15,18 +15,9 @@ from imgapp.services.errors import (
     NotFound,
     ValidationFailed,
 )
-from tests.support.factories import funded_user
+from tests.support.factories import balance_of, count_rows, funded_user
 
 pytestmark = pytest.mark.usefixtures("engine")
-
-
-def _count(model: type) -> int:
-    with db.read() as session:
-        return session.exec(select(func.count()).select_from(model)).one()
-
-
-def _balance(user_id: int) -> int:
-    return db.call_read(ledger.balance, user_id=user_id)
 
 
 def test_charge_in_its_own_transaction_answers_every_case_like_charge():
@@ -42,7 +33,7 @@ def test_charge_in_its_own_transaction_answers_every_case_like_charge():
     again = billing.charge(user_id=user.id, credits=30, key="own:1", usage=usage)
     assert again.replayed
     assert again.entry_id == first.entry_id
-    entries = _count(LedgerEntry)
+    entries = count_rows(LedgerEntry)
     with pytest.raises(InsufficientCredits):
         billing.charge(user_id=user.id, credits=21, key="own:2")
     with pytest.raises(IdempotencyConflict):
@@ -51,5 +42,5 @@ def test_charge_in_its_own_transaction_answers_every_case_like_charge():
         billing.charge(user_id=987654, credits=1, key="own:ghost")
     with pytest.raises(ValidationFailed):
         billing.charge(user_id=user.id, credits="3", key="own:3")  # type: ignore[arg-type]
-    assert (_balance(user.id), _count(LedgerEntry)) == (20, entries)
+    assert (balance_of(user.id), count_rows(LedgerEntry)) == (20, entries)
     assert db.call_read(ledger.check_invariants) == []

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlmodel import func, select
+from sqlmodel import select
 
 from imgapp.core import db
 from imgapp.models import AuditLog, LedgerEntry, LedgerKind, UsageLog
@@ -20,23 +20,14 @@ from imgapp.services.errors import (
     RefundExceedsCharge,
     ValidationFailed,
 )
-from tests.support.factories import create_user, funded_user
+from tests.support.factories import balance_of, count_rows, create_user, funded_user
 
 pytestmark = pytest.mark.usefixtures("engine")
 
 
-def _count(model: type) -> int:
-    with db.read() as session:
-        return session.exec(select(func.count()).select_from(model)).one()
-
-
-def _balance(user_id: int) -> int:
-    return db.call_read(ledger.balance, user_id=user_id)
-
-
 def test_sign_up_opens_an_empty_account():
     user, _ = create_user()
-    assert _balance(user.id) == 0
+    assert balance_of(user.id) == 0
     assert db.call_read(ledger.check_invariants) == []
 
 
@@ -54,7 +45,7 @@ def test_charge_moves_the_balance_and_records_entry_usage_and_audit():
     assert movement.amount == -30
     assert movement.balance_after == 70
     assert not movement.replayed
-    assert _balance(user.id) == 70
+    assert balance_of(user.id) == 70
     with db.read() as session:
         entry = session.get(LedgerEntry, movement.entry_id)
         assert entry is not None
@@ -68,12 +59,16 @@ def test_charge_moves_the_balance_and_records_entry_usage_and_audit():
 
 def test_insufficient_credits_is_typed_and_writes_nothing():
     user = funded_user(10)
-    entries, usages, audits = _count(LedgerEntry), _count(UsageLog), _count(AuditLog)
+    entries, usages, audits = count_rows(LedgerEntry), count_rows(UsageLog), count_rows(AuditLog)
     with pytest.raises(InsufficientCredits) as caught:
         db.call(ledger.charge, user_id=user.id, credits=11, key="too-much", usage=ledger.Usage())
     assert (caught.value.balance, caught.value.needed) == (10, 11)
-    assert _balance(user.id) == 10
-    assert (_count(LedgerEntry), _count(UsageLog), _count(AuditLog)) == (entries, usages, audits)
+    assert balance_of(user.id) == 10
+    assert (count_rows(LedgerEntry), count_rows(UsageLog), count_rows(AuditLog)) == (
+        entries,
+        usages,
+        audits,
+    )
 
 
 def test_charging_exactly_the_balance_leaves_zero():
@@ -89,7 +84,7 @@ def test_same_key_twice_returns_the_first_result_and_charges_once():
     second = db.call(ledger.charge, user_id=user.id, credits=40, key="dup")
     assert second.replayed
     assert (second.entry_id, second.balance_after) == (first.entry_id, first.balance_after)
-    assert _balance(user.id) == 60
+    assert balance_of(user.id) == 60
 
 
 def test_replay_after_the_balance_ran_out_is_still_a_replay():
@@ -108,7 +103,7 @@ def test_a_key_reused_for_something_else_is_a_conflict_and_moves_nothing():
         db.call(ledger.charge, user_id=user.id, credits=11, key="k1")
     with pytest.raises(IdempotencyConflict):
         db.call(ledger.charge, user_id=other.id, credits=10, key="k1")
-    assert (_balance(user.id), _balance(other.id)) == (90, 100)
+    assert (balance_of(user.id), balance_of(other.id)) == (90, 100)
 
 
 @pytest.mark.parametrize("bad", [0, -5, 1.5, "3", None, True, 10**13])
@@ -116,7 +111,7 @@ def test_amounts_that_are_not_positive_integers_are_refused(bad):
     user = funded_user(100)
     with pytest.raises(ValidationFailed):
         db.call(ledger.charge, user_id=user.id, credits=bad, key=f"bad-{bad!r}")
-    assert _balance(user.id) == 100
+    assert balance_of(user.id) == 100
 
 
 @pytest.mark.parametrize("key", ["", "   ", None, "x" * 129])
@@ -135,7 +130,7 @@ def test_credit_kinds_and_what_credit_refuses():
     user, _ = create_user()
     db.call(ledger.credit, user_id=user.id, credits=50, kind=LedgerKind.RECHARGE, key="r1")
     db.call(ledger.credit, user_id=user.id, credits=5, kind=LedgerKind.REWARD, key="w1")
-    assert _balance(user.id) == 55
+    assert balance_of(user.id) == 55
     with pytest.raises(ValueError, match="cannot record"):
         db.call(ledger.credit, user_id=user.id, credits=5, kind=LedgerKind.CHARGE, key="c1")
 
@@ -152,7 +147,7 @@ def test_refund_gives_back_the_charge_exactly_once():
     assert again.entry_id == refund.entry_id
     with pytest.raises(RefundExceedsCharge):
         db.call(ledger.refund, user_id=user.id, charge_key="charge:task:1", key="refund:task:1b")
-    assert _balance(user.id) == 100
+    assert balance_of(user.id) == 100
 
 
 def test_partial_refunds_never_add_up_to_more_than_the_charge():
@@ -163,7 +158,7 @@ def test_partial_refunds_never_add_up_to_more_than_the_charge():
         db.call(ledger.refund, user_id=user.id, charge_key="c", key="r2", credits=11)
     rest = db.call(ledger.refund, user_id=user.id, charge_key="c", key="r3")
     assert rest.amount == 10
-    assert _balance(user.id) == 100
+    assert balance_of(user.id) == 100
 
 
 def test_refunding_someone_elses_charge_is_not_found():
@@ -172,13 +167,13 @@ def test_refunding_someone_elses_charge_is_not_found():
     db.call(ledger.charge, user_id=owner.id, credits=30, key="owners")
     with pytest.raises(NotFound):
         db.call(ledger.refund, user_id=thief.id, charge_key="owners", key="steal")
-    assert _balance(thief.id) == 0
+    assert balance_of(thief.id) == 0
 
 
 def test_operator_adjustments_go_both_ways_but_never_below_zero():
     user = funded_user(10)
     db.call(ledger.adjust, user_id=user.id, credits=-4, key="adj1", description="fix")
-    assert _balance(user.id) == 6
+    assert balance_of(user.id) == 6
     with pytest.raises(InsufficientCredits):
         db.call(ledger.adjust, user_id=user.id, credits=-7, key="adj2", description="too far")
     with pytest.raises(ValidationFailed):
@@ -193,7 +188,7 @@ def test_the_database_refuses_to_edit_or_delete_ledger_entries():
     ):
         with pytest.raises(DBAPIError, match="immutable"), db.transaction() as session:
             session.execute(text(statement))
-    assert _balance(user.id) == 10
+    assert balance_of(user.id) == 10
     assert db.call_read(ledger.check_invariants) == []
 
 

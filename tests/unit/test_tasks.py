@@ -13,7 +13,7 @@ from imgapp.models import LedgerEntry, Task, TaskStatus
 from imgapp.models.base import utcnow
 from imgapp.services import generation, ledger, queue, task_views
 from imgapp.services.errors import InsufficientCredits, NotFound, TaskFinished, ValidationFailed
-from tests.support.factories import funded_user
+from tests.support.factories import balance_of, funded_user
 
 pytestmark = pytest.mark.usefixtures("engine")
 
@@ -35,10 +35,6 @@ def _task(task_id: int) -> Task:
         task = session.get(Task, task_id)
         assert task is not None
         return task
-
-
-def _balance(user_id: int) -> int:
-    return db.call_read(ledger.balance, user_id=user_id)
 
 
 def test_price_list():
@@ -85,7 +81,7 @@ def test_insufficient_credits_makes_no_task():
         _submit(user.id)
     with db.read() as session:
         assert session.exec(select(func.count()).select_from(Task)).one() == 0
-    assert _balance(user.id) == 7
+    assert balance_of(user.id) == 7
 
 
 def test_the_same_request_id_makes_one_task_charged_once():
@@ -94,7 +90,7 @@ def test_the_same_request_id_makes_one_task_charged_once():
     again = _submit(user.id, request_id="click-1")
     assert again.replayed
     assert again.task.id == first.task.id
-    assert _balance(user.id) == 92
+    assert balance_of(user.id) == 92
 
 
 def test_claim_complete_keeps_the_charge():
@@ -110,7 +106,7 @@ def test_claim_complete_keeps_the_charge():
     done = _task(task_id)
     assert (done.status, done.progress, done.refunded) == ("completed", 100, 0)
     assert len(db.call_read(task_views.images_of, [task_id])[task_id]) == 2
-    assert _balance(user.id) == 92
+    assert balance_of(user.id) == 92
 
 
 def test_cancel_pending_refunds_once_and_twice_is_409():
@@ -119,10 +115,10 @@ def test_cancel_pending_refunds_once_and_twice_is_409():
     ended = db.call(queue.cancel, task_id=task_id, user_id=user.id)
     assert ended.refunded == 8
     assert ended.balance == 100
-    assert _balance(user.id) == 100
+    assert balance_of(user.id) == 100
     with pytest.raises(TaskFinished):
         db.call(queue.cancel, task_id=task_id, user_id=user.id)
-    assert _balance(user.id) == 100
+    assert balance_of(user.id) == 100
     assert _claim() == []
 
 
@@ -135,7 +131,7 @@ def test_cancel_while_processing_stops_the_processor_writing():
     assert not db.call(queue.complete, task_id=task_id, worker_id="w1", provider="local", images=[])
     assert db.call(queue.fail, task_id=task_id, worker_id="w1", error="x", message="x") is None
     assert _task(task_id).status == "cancelled"
-    assert _balance(user.id) == 100
+    assert balance_of(user.id) == 100
 
 
 def test_someone_elses_task_is_not_found():
@@ -156,7 +152,7 @@ def test_completed_task_cannot_be_cancelled():
     with pytest.raises(TaskFinished) as caught:
         db.call(queue.cancel, task_id=task_id, user_id=user.id)
     assert caught.value.status == "completed"
-    assert _balance(user.id) == 92
+    assert balance_of(user.id) == 92
 
 
 def test_failure_refunds_exactly_once():
@@ -167,7 +163,7 @@ def test_failure_refunds_exactly_once():
     assert ended.refunded == 8
     assert ended.balance == 100
     assert db.call(queue.fail, task_id=task_id, worker_id="w1", error="boom", message="m") is None
-    assert _balance(user.id) == 100
+    assert balance_of(user.id) == 100
     with db.read() as session:
         refunds = session.exec(
             select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == "refund")
@@ -198,7 +194,7 @@ def test_an_expired_lease_is_retried_then_failed_with_refund():
     recovery = db.call(queue.recover_expired, max_attempts=3)
     assert recovery.failed == [task_id]
     assert _task(task_id).status == "failed"
-    assert _balance(user.id) == 100
+    assert balance_of(user.id) == 100
 
 
 def test_a_processor_that_lost_its_lease_cannot_complete():

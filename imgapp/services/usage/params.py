@@ -114,32 +114,29 @@ def check_range(start: object, end: object, zone: ZoneInfo) -> Range:
     return Range(first, last, zone)
 
 
-def check_group(value: object) -> str:
-    """One of `GROUPS` (default `day`)."""
+def check_choice(value: object, *, field: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first when none is given), or `ValidationFailed` naming `field`."""
     if value is None or value == "":
-        return "day"
-    if value not in GROUPS:
+        return choices[0]
+    if value not in choices:
         raise ValidationFailed(
-            "group_unknown",
-            f"`group_by` must be one of: {', '.join(GROUPS)}.",
-            field="group_by",
-            choices=", ".join(GROUPS),
+            "choice_unknown",
+            f"`{field}` must be one of: {', '.join(choices)}.",
+            field=field,
+            name=field,
+            choices=", ".join(choices),
         )
     return str(value)
+
+
+def check_group(value: object) -> str:
+    """One of `GROUPS` (default `day`)."""
+    return check_choice(value, field="group_by", choices=GROUPS)
 
 
 def check_sort(value: object) -> str:
     """One of `SORTS` (default newest first)."""
-    if value is None or value == "":
-        return "-time"
-    if value not in SORTS:
-        raise ValidationFailed(
-            "sort_unknown",
-            f"`sort` must be one of: {', '.join(SORTS)}.",
-            field="sort",
-            choices=", ".join(SORTS),
-        )
-    return str(value)
+    return check_choice(value, field="sort", choices=SORTS)
 
 
 def check_limit(value: object) -> int:
