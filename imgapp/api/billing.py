@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, tzinfo
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,7 +18,7 @@ from imgapp.api.responses import request_lang
 from imgapp.core import db, formatting
 from imgapp.flows import billing as billing_flow
 from imgapp.models import LedgerEntry, UsageLog
-from imgapp.services import ledger
+from imgapp.services import ledger, usage
 from imgapp.services.errors import InsufficientCredits, NotFound, ValidationFailed, describe
 
 router = APIRouter(prefix="/api/billing", tags=["billing"])
@@ -248,13 +248,13 @@ STATEMENT_COLUMNS = (
 )
 
 
-def statement_csv(entries: list[LedgerEntry]) -> str:
-    """The statement as CSV text, oldest first, times in the configured zone."""
+def statement_csv(entries: list[LedgerEntry], zone: tzinfo | None = None) -> str:
+    """The statement as CSV text, oldest first, times in `zone` (default: the configured one)."""
     return csv_text(
         STATEMENT_COLUMNS,
         (
             [
-                formatting.local_iso(e.created_at),
+                formatting.local_iso(e.created_at, zone=zone),
                 e.id,
                 e.kind,
                 e.amount,
@@ -277,18 +277,22 @@ def statement_csv(entries: list[LedgerEntry]) -> str:
     },
 )
 def statement(user: CurrentUser, start: str | None = None, end: str | None = None) -> Response:
-    """Every ledger entry between `start` and `end` (inclusive dates, YYYY-MM-DD) as CSV."""
+    """Every ledger entry between `start` and `end` (inclusive dates, YYYY-MM-DD) as CSV.
+
+    Dates and times are in the account's time zone (default: the site's).
+    """
     first, last = _date_param(start, "start"), _date_param(end, "end")
     if first and last and first > last:
         raise ValidationFailed(
             "date_range_reversed", "`start` must not be after `end`.", field="start"
         )
-    low = formatting.day_bounds(first, first)[0] if first else None
-    high = formatting.day_bounds(last, last)[1] if last else None
+    zone = usage.zone_of(user.time_zone, field_name="time_zone")
+    low = formatting.day_bounds(first, first, zone=zone)[0] if first else None
+    high = formatting.day_bounds(last, last, zone=zone)[1] if last else None
     entries = db.call_read(ledger.statement, user_id=user.user_id, start=low, end=high)
-    name = f"imgapp-statement-{first or 'start'}-to-{last or formatting.today()}.csv"
+    name = f"imgapp-statement-{first or 'start'}-to-{last or formatting.today(zone=zone)}.csv"
     return Response(
-        statement_csv(entries),
+        statement_csv(entries, zone),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -8,7 +8,7 @@ the report's zone with their offset, plus a UTC column.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -23,7 +23,6 @@ from imgapp.services.usage import export
 
 router = APIRouter(prefix="/api/usage", tags=["usage"])
 
-DEFAULT_DAYS = 30
 GROUP_COLUMNS = (
     "key",
     "entries",
@@ -56,11 +55,7 @@ def report_window(
     """The range asked for; by default the last 30 local days, today included."""
     zone = usage.zone_of(tz if tz not in (None, "") else user_zone, field_name="tz")
     if start in (None, "") and end in (None, ""):
-        today = datetime.now(zone).date()
-        start, end = (
-            (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat(),
-            (today + timedelta(days=1)).isoformat(),
-        )
+        return usage.preset_range(usage.DEFAULT_PRESET, zone)  # the /usage page's default too
     return usage.check_range(start, end, zone)
 
 

@@ -27,21 +27,34 @@ def amount(name: str = "amount") -> Cell:
 
 
 def rows_table(
-    columns: Sequence[tuple[str, Cell]], rows: rx.Var, *, empty_key: str, table_id: str
+    columns: Sequence[tuple[str, Cell]],
+    rows: rx.Var,
+    *,
+    empty_key: str,
+    table_id: str,
+    key_field: str | None = None,
 ) -> rx.Component:
-    """A table with translated headers; `columns` pairs a header key with a cell renderer."""
+    """A table with translated headers; `columns` pairs a header key with a cell renderer.
+
+    With `key_field`, each row carries that field as `data-key` and is the anchor
+    `#<table_id>-<key>` (for links and tests).
+    """
+
+    def row_of(row: rx.Var) -> rx.Component:
+        cells = [rx.table.cell(cell(row)) for _, cell in columns]
+        if key_field is None:
+            return rx.table.row(*cells)
+        return rx.table.row(
+            *cells, id=f"{table_id}-" + row[key_field], custom_attrs={"data-key": row[key_field]}
+        )
+
     return rx.cond(
         rows.length() > 0,  # type: ignore[attr-defined]
         rx.table.root(
             rx.table.header(
                 rx.table.row(*[rx.table.column_header_cell(t(key)) for key, _ in columns])
             ),
-            rx.table.body(
-                rx.foreach(
-                    rows,
-                    lambda row: rx.table.row(*[rx.table.cell(cell(row)) for _, cell in columns]),
-                )
-            ),
+            rx.table.body(rx.foreach(rows, row_of)),
             variant="surface",
             size="1",
             width="100%",

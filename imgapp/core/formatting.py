@@ -3,13 +3,14 @@
 Text for people goes through Babel with the language's locale (`i18n.locale`);
 the patterns below pin the forms imgapp has always shown ("¥1,234.50", "+50",
 "2026-11-22 09:30:05"), which read the same in both languages. Machine formats
-(ISO 8601 for files) stay with the standard library. This module also owns the
-configured zone's day boundaries and today's date.
+(ISO 8601 for files) stay with the standard library. This module also owns
+day boundaries and today's date in a zone: a person's own (`zone=`), else the
+configured one.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 
 from babel.dates import format_datetime
@@ -56,26 +57,30 @@ def signed(amount: int, *, lang: str | None = i18n.DEFAULT_LANG) -> str:
     return format_decimal(amount, format=_SIGNED, locale=i18n.locale(lang))
 
 
-def local_time(moment: datetime) -> str:
-    """A timestamp in the configured zone: '2026-11-22 09:30:05'."""
-    local = moment.astimezone(get_settings().timezone)
+def _zone(zone: tzinfo | None) -> tzinfo:
+    return zone if zone is not None else get_settings().timezone
+
+
+def local_time(moment: datetime, *, zone: tzinfo | None = None) -> str:
+    """A timestamp in `zone` (default: the configured one): '2026-11-22 09:30:05'."""
+    local = moment.astimezone(_zone(zone))
     return format_datetime(local, _LOCAL_TIME, locale=i18n.locale())
 
 
-def local_iso(moment: datetime) -> str:
-    """ISO 8601 with the configured zone's offset, for files."""
-    return moment.astimezone(get_settings().timezone).isoformat(timespec="seconds")
+def local_iso(moment: datetime, *, zone: tzinfo | None = None) -> str:
+    """ISO 8601 with the offset of `zone` (default: the configured one), for files."""
+    return moment.astimezone(_zone(zone)).isoformat(timespec="seconds")
 
 
-def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    """[start 00:00, end+1 00:00) in the configured zone, as aware datetimes."""
-    zone = get_settings().timezone
+def day_bounds(start: date, end: date, *, zone: tzinfo | None = None) -> tuple[datetime, datetime]:
+    """[start 00:00, end+1 00:00) in `zone` (default: the configured one), as aware datetimes."""
+    where = _zone(zone)
     return (
-        datetime.combine(start, time.min, tzinfo=zone),
-        datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone),
+        datetime.combine(start, time.min, tzinfo=where),
+        datetime.combine(end + timedelta(days=1), time.min, tzinfo=where),
     )
 
 
-def today() -> date:
-    """Today's date in the configured zone."""
-    return datetime.now(get_settings().timezone).date()
+def today(*, zone: tzinfo | None = None) -> date:
+    """Today's date in `zone` (default: the configured one)."""
+    return datetime.now(_zone(zone)).date()

@@ -17,6 +17,8 @@ REGISTER = "/register"
 API_LOGIN = "/api/auth/login"
 API_REGISTER = "/api/auth/register"
 API_LOGOUT = "/api/auth/logout"
+API_USAGE_REPORT = "/api/usage/report"
+API_IMAGES = "/api/images"
 
 # The pages of the signed-in area, in navigation order, with their catalogue keys.
 NAV: tuple[tuple[str, str], ...] = (

@@ -9,6 +9,10 @@ Two sources feed the pushes:
     connected users changed by other processes (standalone workers, other app
     processes), so no broker is needed for correctness.
 Each push is `app.modify_state(...)`: it reaches the browser without a reload.
+Task snapshots go to the console (`ConsoleState.apply_task`), order changes
+to the recharge page (`RechargeState.apply_payment`); and whenever the report
+could have changed (money moved: a charge, a refund, a payment; or a task
+finished) each open usage page reads its report again (`UsageState.refresh`).
 """
 
 from __future__ import annotations
@@ -16,34 +20,51 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import reflex as rx
 
-from imgapp.core import db, events
+from imgapp.core import db, events, routes
 from imgapp.core.settings import get_settings
-from imgapp.models.base import utcnow
+from imgapp.models import Task, TaskStatus
+from imgapp.models.base import require_id, utcnow
+from imgapp.models.tasks import ACTIVE
 from imgapp.services import ledger, task_views
 from imgapp.state import tabs
 from imgapp.state.app import AppState
 from imgapp.state.console import ConsoleState
 from imgapp.state.recharge import RechargeState
+from imgapp.state.usage import UsageState
 
 log = logging.getLogger(__name__)
 
 
-async def _each_tab(user_id: int, cls: type[AppState], apply: Callable[[Any], None]) -> int:
-    """Run `apply` on the `cls` state of each open page of the user; how many were reached."""
+async def _each_tab(
+    user_id: int,
+    cls: type[AppState],
+    apply: Callable[[Any], Awaitable[None] | None],
+    *,
+    on_path: str | None = None,
+) -> int:
+    """Run `apply` on the `cls` state of each open page of the user; how many were reached.
+
+    With `on_path`, only tabs showing that page now (others read it afresh when they open it).
+    """
     reached = 0
     for token in tabs.connected(user_id):
         try:
             async with tabs.app().modify_state(rx.BaseStateToken(ident=token, cls=cls)) as root:
+                if on_path is not None and root.router.url.path.rstrip("/") != on_path:
+                    continue
                 page = await root.get_state(cls)
                 if page.user_id != user_id:
                     continue
-                apply(page)
+                applied = apply(page)
+                if applied is not None:
+                    await applied
             reached += 1
         except Exception:  # one closed tab must not stop the others
             log.warning("live push to a tab failed", exc_info=True)
@@ -60,11 +81,50 @@ async def push_payment(user_id: int, data: dict[str, Any]) -> int:
     return await _each_tab(user_id, RechargeState, lambda page: page.apply_payment(data))
 
 
+async def refresh_usage(user_id: int) -> int:
+    """The user's report may have changed: each open usage page reads it again."""
+    return await _each_tab(user_id, UsageState, lambda page: page.refresh(), on_path=routes.USAGE)
+
+
+# The status each task last refreshed the usage pages for. The catch-up sees a
+# change for a few rounds, and also sees this process's own changes, but the
+# report moved once. Bounded: only recent tasks can still change.
+_reported: OrderedDict[int, str] = OrderedDict()
+_REPORTED_MAX = 10_000
+
+
+def _first_report(task_id: int, status: str) -> bool:
+    """Whether the usage pages were not yet refreshed for this task in this status."""
+    if _reported.get(task_id) == status:
+        return False
+    _reported[task_id] = status
+    _reported.move_to_end(task_id)
+    while len(_reported) > _REPORTED_MAX:
+        _reported.popitem(last=False)
+    return True
+
+
+def _moves_report(snapshot: dict[str, Any]) -> bool:
+    """A task event moved money (it carries the balance after) or ended the task."""
+    status = str(snapshot.get("status") or "")
+    moved = snapshot.get("balance") is not None or status not in ACTIVE
+    return moved and _first_report(int(snapshot.get("id") or 0), status)
+
+
 async def _on_event(event: events.Event) -> None:
     if event.topic == "task":
         await push(event.user_id, event.data)
+        if _moves_report(event.data):
+            await refresh_usage(event.user_id)
     elif event.topic == "payment":
         await push_payment(event.user_id, event.data)
+        await refresh_usage(event.user_id)
+
+
+def _charged_or_ended(task: Task, since: datetime) -> bool:
+    """What the catch-up counts as a change of the report: new (charged) or ended (refunded)."""
+    new = task.status == TaskStatus.PENDING and task.created_at > since
+    return new or task.status not in ACTIVE
 
 
 async def _catch_up(poll_seconds: float) -> None:
@@ -79,21 +139,33 @@ async def _catch_up(poll_seconds: float) -> None:
         # A little overlap: a commit's updated_at can be stamped before it is visible.
         window = since - timedelta(seconds=2)
 
-        def read(users: list[int] = users, window: object = window) -> list[tuple[int, dict]]:
+        def read(
+            users: list[int] = users, window: datetime = window
+        ) -> tuple[list[tuple[int, dict]], list[tuple[int, int, str]]]:
             with db.read() as session:
                 changed = task_views.changed_since(session, user_ids=users, since=window)
                 shots = task_views.snapshots(session, changed)
                 balances = {
                     u: ledger.balance(session, user_id=u) for u in {t.user_id for t in changed}
                 }
-            return [
+            pushes = [
                 (t.user_id, {**s, "balance": balances[t.user_id]})
                 for t, s in zip(changed, shots, strict=True)
             ]
+            moved = [
+                (t.user_id, require_id(t.id), t.status)
+                for t in changed
+                if _charged_or_ended(t, window)
+            ]
+            return pushes, moved
 
         try:
-            for user_id, snapshot in await asyncio.to_thread(read):
+            pushes, moved = await asyncio.to_thread(read)
+            for user_id, snapshot in pushes:
                 await push(user_id, snapshot)
+            reports = {u for u, task_id, status in moved if _first_report(task_id, status)}
+            for user_id in reports:
+                await refresh_usage(user_id)
         except Exception:
             log.exception("live catch-up failed; retrying")
         since = checked_at

@@ -1,14 +1,15 @@
-"""Account page `/account`: profile, email, password, recent billing, statement CSV."""
+"""Account page `/account`: profile, time zone, email, password, recent billing, statement CSV."""
 
 import reflex as rx
 
 from imgapp.components.auth_form import labelled
 from imgapp.components.layout import signed_in_page
 from imgapp.components.native_form import native_form
+from imgapp.components.native_select import native_select
 from imgapp.components.tables import ledger_table
 from imgapp.components.text import t
 from imgapp.core import routes
-from imgapp.state.account import AccountState
+from imgapp.state.account import ZONES, AccountState
 from imgapp.state.app import AppState
 
 STATEMENT_URL = "/api/billing/statement.csv"
@@ -56,6 +57,46 @@ def _profile() -> rx.Component:
             on_submit=AccountState.save_profile,
         ),
         _outcome(AccountState.profile_ok, "acct.saved", AccountState.profile_error, "profile"),
+    )
+
+
+def _time_zone() -> rx.Component:
+    return _card(
+        "acct.time_zone",
+        rx.text(t("acct.time_zone_hint"), size="2", color_scheme="gray"),
+        rx.form(
+            rx.flex(
+                labelled(
+                    "acct.time_zone_choice",
+                    native_select(
+                        [("", AccountState.site_zone_label), *[(z, z) for z in ZONES]],
+                        select_id="time_zone",
+                        name="time_zone",
+                        default_value=AppState.time_zone,
+                        # Remount when the saved zone changes, so the default shows it.
+                        key=AppState.time_zone,
+                    ),
+                ),
+                rx.text(
+                    t("acct.time_zone_now"),
+                    " ",
+                    rx.text.strong(AppState.zone_name, id="time-zone-now"),
+                    size="1",
+                    color_scheme="gray",
+                ),
+                rx.button(t("acct.save"), type="submit", id="save-time-zone", align_self="start"),
+                direction="column",
+                spacing="2",
+                align="stretch",  # the select takes the card's width, not its longest zone's
+            ),
+            on_submit=AccountState.save_time_zone,
+        ),
+        _outcome(
+            AccountState.time_zone_ok,
+            "acct.time_zone_saved",
+            AccountState.time_zone_error,
+            "time-zone",
+        ),
     )
 
 
@@ -186,9 +227,10 @@ def account() -> rx.Component:
         rx.flex(
             rx.grid(
                 _profile(),
+                _time_zone(),
                 _email(),
                 _password(),
-                columns=rx.breakpoints(initial="1", md="3"),
+                columns=rx.breakpoints(initial="1", md="2", lg="4"),
                 spacing="4",
                 width="100%",
             ),

@@ -1,4 +1,4 @@
-"""Accounts: registration, sign-in with throttling, profile lookups.
+"""Accounts: registration, sign-in with throttling, profile lookups and changes.
 
 Password hashing costs ~0.1 s, so it never runs inside a write transaction:
 `prepare_registration` hashes before `register` writes, and sign-in is a
@@ -20,7 +20,7 @@ from imgapp.core.settings import get_settings
 from imgapp.models import User
 from imgapp.models.base import require_id, utcnow
 from imgapp.models.user import DISPLAY_NAME_MAX_LENGTH, EMAIL_MAX_LENGTH
-from imgapp.services import audit, ledger, passwords, sessions
+from imgapp.services import audit, ledger, passwords, sessions, usage
 from imgapp.services.audit import Action
 from imgapp.services.errors import (
     EmailTaken,
@@ -221,6 +221,29 @@ def update_profile(session: Session, *, user_id: int, display_name: str, ip: str
     user.updated_at = utcnow()
     session.add(user)
     audit.record(session, action=Action.PROFILE_UPDATED, actor_user_id=user_id, ip=ip)
+    return user
+
+
+def set_time_zone(session: Session, *, user_id: int, time_zone: str, ip: str = "") -> User:
+    """Choose the zone the user's dates and reports are in; "" follows the site's."""
+    user = get_user(session, user_id=user_id)
+    name = (time_zone or "").strip()
+    if name:
+        name = usage.check_zone(name, field_name="time_zone").key
+    old = user.time_zone
+    if name == old:
+        return user
+    user.time_zone = name
+    user.updated_at = utcnow()
+    session.add(user)
+    audit.record(
+        session,
+        action=Action.TIME_ZONE_CHANGED,
+        actor_user_id=user_id,
+        target=name,
+        ip=ip,
+        details={"from": old, "to": name},
+    )
     return user
 
 

@@ -25,6 +25,7 @@ class Action(StrEnum):
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an action name
     PROFILE_UPDATED = "profile_updated"
     EMAIL_CHANGED = "email_changed"
+    TIME_ZONE_CHANGED = "time_zone_changed"
     CREDITS_CHARGED = "credits_charged"
     CREDITS_RECHARGED = "credits_recharged"
     CREDITS_REFUNDED = "credits_refunded"

@@ -1,4 +1,8 @@
-"""Account `/account`: profile, email and password changes, recent billing, statement download."""
+"""Account `/account`: profile, time zone, email and password changes, billing, statement download.
+
+The time zone saved here is `AppState.time_zone` at once, so every page this
+tab opens next (the usage report above all) uses it.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,16 @@ from typing import Any
 
 import reflex as rx
 
-from imgapp.core import db, formatting
-from imgapp.services import accounts, ledger, passwords
+from imgapp.core import db, formatting, i18n
+from imgapp.core.settings import get_settings
+from imgapp.services import accounts, ledger, passwords, usage
 from imgapp.services.errors import ImgappError, describe
 from imgapp.state.app import AppState
 from imgapp.state.ledger_rows import entry_row, translate_kinds
 
 RECENT_ENTRIES = 20
+# Every zone a person may choose (about 400): rendered once into the page's <select>.
+ZONES: tuple[str, ...] = tuple(usage.zone_names())
 
 
 class AccountState(AppState):
@@ -22,6 +29,8 @@ class AccountState(AppState):
     _entries: list[dict[str, str]] = []
     profile_ok: bool = False
     profile_error: str = ""
+    time_zone_ok: bool = False
+    time_zone_error: str = ""
     email_ok: bool = False
     email_error: str = ""
     password_ok: bool = False
@@ -34,6 +43,11 @@ class AccountState(AppState):
     def entry_rows(self) -> list[dict[str, str]]:
         """Recent movements with their kinds in this browser's language."""
         return translate_kinds(self._entries, self.lang)
+
+    @rx.var
+    def site_zone_label(self) -> str:
+        """The empty choice: follow the site's zone (named)."""
+        return i18n.text("acct.time_zone_site", self.lang, zone=get_settings().imgapp_timezone)
 
     def _message(self, exc: ImgappError) -> str:
         return describe(exc, self.lang).message
@@ -50,15 +64,16 @@ class AccountState(AppState):
     @rx.event
     async def load(self) -> None:
         """Recent billing and a default statement range (this month so far)."""
-        self.profile_ok = self.email_ok = self.password_ok = False
-        self.profile_error = self.email_error = self.password_error = ""
+        self.profile_ok = self.email_ok = self.password_ok = self.time_zone_ok = False
+        self.profile_error = self.email_error = self.password_error = self.time_zone_error = ""
         if not self.user_id:
             return
         entries = await asyncio.to_thread(
             db.call_read, ledger.statement, user_id=self.user_id, limit=RECENT_ENTRIES
         )
-        self._entries = [entry_row(e) for e in entries]
-        today = formatting.today()
+        zone = self.zone()
+        self._entries = [entry_row(e, zone=zone) for e in entries]
+        today = formatting.today(zone=zone)
         self.statement_start = today.replace(day=1).isoformat()
         self.statement_end = today.isoformat()
 
@@ -79,6 +94,24 @@ class AccountState(AppState):
             return
         self.display_name = user.display_name
         self.profile_ok = True
+
+    @rx.event
+    async def save_time_zone(self, form: dict[str, Any]) -> None:
+        """Choose the zone for dates and reports ("" follows the site's)."""
+        self.time_zone_ok, self.time_zone_error = False, ""
+        try:
+            user = await asyncio.to_thread(
+                db.call,
+                accounts.set_time_zone,
+                user_id=self.user_id,
+                time_zone=str(form.get("time_zone", "")),
+                ip=self.client_ip(),
+            )
+        except ImgappError as exc:
+            self.time_zone_error = self._message(exc)
+            return
+        self.time_zone = user.time_zone
+        self.time_zone_ok = True
 
     @rx.event
     async def change_email(self, form: dict[str, Any]) -> None:

@@ -1,17 +1,20 @@
 """The signed-in area's root state: who is signed in, resolved from the session cookie.
 
 The browser's HttpOnly cookie reaches the backend with the websocket
-handshake (`router.headers.cookie`); scripts on the page never see it.
+handshake (`router.headers.cookie`); scripts on the page never see it. Every
+page load re-reads the principal (name, email, time zone) from the database.
 """
 
 from __future__ import annotations
 
 import asyncio
+from zoneinfo import ZoneInfo
 
 import reflex as rx
 
 from imgapp.core import db, formatting, routes
-from imgapp.services import ledger, sessions
+from imgapp.services import ledger, sessions, usage
+from imgapp.services.errors import ValidationFailed
 from imgapp.services.sessions import Principal
 from imgapp.state import tabs
 from imgapp.state.lang import LangState
@@ -33,6 +36,14 @@ async def resolve_principal(state: rx.State) -> Principal | None:
     return principal
 
 
+def zone_for(time_zone: str) -> ZoneInfo:
+    """A person's zone, or the site's (also when a stored name is no longer known)."""
+    try:
+        return usage.zone_of(time_zone)
+    except ValidationFailed:
+        return usage.zone_of("")
+
+
 def current_path(state: rx.State) -> str:
     """The path and query the browser is on, to come back to after sign-in."""
     url = state.router.url
@@ -47,6 +58,7 @@ class AppState(LangState):
     display_name: str = ""
     session_id: int = 0
     balance: int = 0
+    time_zone: str = ""  # the person's choice; "" follows the site's IMGAPP_TIMEZONE
 
     @rx.var
     def signed_in(self) -> bool:
@@ -68,6 +80,15 @@ class AppState(LangState):
         """What the balance is worth in yuan."""
         return formatting.yuan(formatting.credits_value_fen(self.balance), lang=self.lang)
 
+    @rx.var
+    def zone_name(self) -> str:
+        """The zone this person's dates are shown in."""
+        return zone_for(self.time_zone).key
+
+    def zone(self) -> ZoneInfo:
+        """The zone this person's dates are shown in."""
+        return zone_for(self.time_zone)
+
     async def refresh_balance(self) -> None:
         """Re-read the balance (after anything that moved it)."""
         self.balance = await asyncio.to_thread(db.call_read, ledger.balance, user_id=self.user_id)
@@ -81,12 +102,14 @@ class AppState(LangState):
         self.email = principal.email
         self.display_name = principal.display_name
         self.session_id = principal.session_id
+        self.time_zone = principal.time_zone
 
     def _forget(self) -> None:
         self.user_id = 0
         self.email = ""
         self.display_name = ""
         self.session_id = 0
+        self.time_zone = ""
 
     def login_redirect(self) -> rx.event.EventSpec:
         """Send the browser to sign-in, remembering this page."""

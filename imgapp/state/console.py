@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import reflex as rx
@@ -29,8 +29,8 @@ RECENT_TASKS = 30
 NO_STYLE = "none"  # the style select's stand-in for "no style" (a select has no empty value)
 
 
-def _when(value: object) -> str:
-    return formatting.local_time(value) if isinstance(value, datetime) else ""
+def _when(value: object, zone: tzinfo | None) -> str:
+    return formatting.local_time(value, zone=zone) if isinstance(value, datetime) else ""
 
 
 def _elapsed(start: object, end: object) -> str:
@@ -51,8 +51,11 @@ def _epoch_ms(when: datetime | str | None) -> int:
     return int(when.timestamp() * 1000)
 
 
-def task_row(snapshot: dict[str, Any]) -> dict[str, Any]:
-    """A snapshot reduced to what the page renders (language-neutral; see `task_rows`)."""
+def task_row(snapshot: dict[str, Any], zone: tzinfo | None = None) -> dict[str, Any]:
+    """A snapshot reduced to what the page renders (language-neutral; see `task_rows`).
+
+    Times are written in `zone` (the person's; None: the site's).
+    """
     return {
         "id": int(snapshot["id"]),
         "status": snapshot["status"],
@@ -66,7 +69,7 @@ def task_row(snapshot: dict[str, Any]) -> dict[str, Any]:
         "provider": snapshot["provider"],
         "cost": int(snapshot["cost"]),
         "refunded": int(snapshot["refunded"]),
-        "created": _when(snapshot["created_at"]),
+        "created": _when(snapshot["created_at"], zone),
         "elapsed": _elapsed(
             snapshot["started_at"] or snapshot["created_at"], snapshot["finished_at"]
         ),
@@ -213,7 +216,7 @@ class ConsoleState(AppState):
         """Insert or update one task row (newest first)."""
         if int(snapshot.get("id") or 0) <= 0:
             return
-        row = task_row(snapshot)
+        row = task_row(snapshot, self.zone())
         shown = next((r for r in self._rows if r["id"] == row["id"]), None)
         if shown is not None and shown["updated_ms"] > row["updated_ms"]:
             row = shown  # an older snapshot arriving late (pushes may overtake each other)
@@ -240,7 +243,8 @@ class ConsoleState(AppState):
                     session, task_views.recent(session, user_id=self.user_id, limit=RECENT_TASKS)
                 )
 
-        self._rows = [task_row(s) for s in await asyncio.to_thread(read)]
+        zone = self.zone()
+        self._rows = [task_row(s, zone) for s in await asyncio.to_thread(read)]
 
     @rx.event
     def set_field(self, name: str, value: str) -> None:

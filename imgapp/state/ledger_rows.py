@@ -1,12 +1,17 @@
-"""Ledger and usage rows shaped for tables: plain strings, kinds translated per language."""
+"""Ledger and usage rows shaped for tables: plain strings, kinds translated per language.
+
+Times are written in the reader's zone (`zone`; None: the site's).
+"""
 
 from __future__ import annotations
+
+from datetime import tzinfo
 
 from imgapp.core import formatting, i18n
 from imgapp.models import LedgerEntry, UsageLog
 
 
-def entry_row(entry: LedgerEntry) -> dict[str, str]:
+def entry_row(entry: LedgerEntry, *, zone: tzinfo | None = None) -> dict[str, str]:
     """A ledger entry for display (the kind is translated later, by `translate_kinds`)."""
     return {
         "id": str(entry.id),
@@ -16,21 +21,23 @@ def entry_row(entry: LedgerEntry) -> dict[str, str]:
         "balance_after": formatting.count(entry.balance_after),
         "reference": entry.reference,
         "description": entry.description,
-        "time": formatting.local_time(entry.created_at),
+        "time": formatting.local_time(entry.created_at, zone=zone),
     }
 
 
-def usage_row(usage: UsageLog) -> dict[str, str]:
-    """A usage row for display."""
+def usage_row(usage: UsageLog, *, zone: tzinfo | None = None, refunded: int = 0) -> dict[str, str]:
+    """A usage row for display; `refunded` is what has been given back of its charge."""
     what = " · ".join(x for x in (usage.model, usage.size) if x)
     return {
         "id": str(usage.id),
         "what": what or usage.description,
         "images": str(usage.image_count) if usage.image_count else "",
         "credits": formatting.count(usage.credits),
+        "refunded": formatting.count(refunded) if refunded else "",
+        "refunded_all": "1" if refunded >= usage.credits else "",
         "task": str(usage.task_id or ""),
         "description": usage.description,
-        "time": formatting.local_time(usage.created_at),
+        "time": formatting.local_time(usage.created_at, zone=zone),
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from datetime import tzinfo
 from typing import Any
 
 import reflex as rx
@@ -48,8 +49,8 @@ def _qr_svg(content: str) -> str:
     return segno.make(content, error="m").svg_data_uri(scale=6, border=2)
 
 
-def order_view(order: PaymentTransaction) -> dict[str, Any]:
-    """What the page keeps of an order (plain data)."""
+def order_view(order: PaymentTransaction, zone: tzinfo | None = None) -> dict[str, Any]:
+    """What the page keeps of an order (plain data; times in `zone`, None: the site's)."""
     return {
         "order_id": order.order_id,
         "status": order.status,
@@ -64,7 +65,7 @@ def order_view(order: PaymentTransaction) -> dict[str, Any]:
         "expired": order.expires_at < utcnow(),
         # What the gateway last said, as a message key ('' when all is well).
         "gateway_key": xorpay.message_key(order.gateway_error) if order.gateway_error else "",
-        "created": formatting.local_time(order.created_at),
+        "created": formatting.local_time(order.created_at, zone=zone),
     }
 
 
@@ -152,7 +153,7 @@ class RechargeState(AppState):
         found = await asyncio.to_thread(
             db.call_read, payments.recent, user_id=self.user_id, limit=RECENT_ORDERS
         )
-        self._orders = [order_view(o) for o in found]
+        self._orders = [order_view(o, self.zone()) for o in found]
         current = self.order.get("order_id")
         shown = next((o for o in self._orders if o["order_id"] == current), None)
         if shown is None:
@@ -199,11 +200,11 @@ class RechargeState(AppState):
             found = await asyncio.to_thread(
                 db.call_read, payments.get_order, order_id=exc.order_id, user_id=self.user_id
             )
-            self._show(order_view(found))
+            self._show(order_view(found, self.zone()))
         except ImgappError as exc:
             self.form_error = describe(exc, self.lang).message
         else:
-            self._show(order_view(order))
+            self._show(order_view(order, self.zone()))
         finally:
             self.creating = False
 
@@ -222,7 +223,7 @@ class RechargeState(AppState):
         except ImgappError as exc:
             self.form_error = describe(exc, self.lang).message
             return
-        self._show(order_view(order))
+        self._show(order_view(order, self.zone()))
 
     @rx.event
     def new_order(self) -> None:

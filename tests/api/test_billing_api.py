@@ -12,7 +12,7 @@ from sqlmodel import func, select
 
 from imgapp.core import db
 from imgapp.models import LedgerEntry
-from imgapp.services import ledger
+from imgapp.services import accounts, ledger
 from tests.support.factories import PASSWORD, funded_user
 
 KEY = "test-internal-api-key-0123456789"
@@ -251,3 +251,11 @@ def test_statement_csv_bad_dates_are_400(client, query, code):
 
 def test_statement_csv_needs_a_session(client):
     assert client.get("/api/billing/statement.csv").status_code == 401
+
+
+def test_statement_csv_is_in_the_accounts_time_zone(client):
+    user = funded_user(100)
+    db.call(accounts.set_time_zone, user_id=user.id, time_zone="America/New_York")
+    _sign_in(client, user.email)
+    rows = _rows(client.get("/api/billing/statement.csv"))
+    assert rows[1][0].endswith(("-05:00", "-04:00"))

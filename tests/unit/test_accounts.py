@@ -161,3 +161,32 @@ def test_disabled_account_cannot_sign_in():
         row.is_active = False
         session.add(row)
     assert isinstance(_sign_in(user.email, PASSWORD).error, InvalidCredentials)
+
+
+def test_time_zone_is_validated_saved_and_audited():
+    user, _ = create_user()
+    saved = db.call(
+        accounts.set_time_zone, user_id=user.id, time_zone=" Europe/Berlin ", ip="1.2.3.4"
+    )
+    assert saved.time_zone == "Europe/Berlin"
+    with pytest.raises(ValidationFailed) as caught:
+        db.call(accounts.set_time_zone, user_id=user.id, time_zone="Mars/Olympus")
+    assert (caught.value.rule, caught.value.field) == ("time_zone_unknown", "time_zone")
+    db.call(accounts.set_time_zone, user_id=user.id, time_zone="Europe/Berlin")  # unchanged
+    back = db.call(accounts.set_time_zone, user_id=user.id, time_zone="")  # the site's again
+    assert back.time_zone == ""
+    with db.read() as session:
+        assert session.get(User, user.id).time_zone == ""  # type: ignore[union-attr]
+        events = session.exec(
+            select(AuditLog)
+            .where(
+                AuditLog.actor_user_id == user.id,
+                AuditLog.action == Action.TIME_ZONE_CHANGED.value,
+            )
+            .order_by(col(AuditLog.id))
+        ).all()
+    assert [e.details for e in events] == [
+        {"from": "", "to": "Europe/Berlin"},
+        {"from": "Europe/Berlin", "to": ""},
+    ]
+    assert events[0].ip == "1.2.3.4"

@@ -6,7 +6,7 @@ pinned), then the report is checked against a plain sum over those entries.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -319,3 +319,73 @@ def test_a_charge_and_its_usage_row_carry_the_same_time():
         ).one()
     assert entry is not None
     assert used.created_at == entry.created_at
+
+
+# --- the named ranges the page offers --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("preset", "start", "end"),
+    [
+        ("today", "2026-03-10", "2026-03-11"),
+        ("7d", "2026-03-04", "2026-03-11"),
+        ("30d", "2026-02-09", "2026-03-11"),
+        ("this_month", "2026-03-01", "2026-03-11"),
+        ("last_month", "2026-02-01", "2026-03-01"),
+    ],
+)
+def test_presets_end_with_today_in_the_zone(preset, start, end):
+    window = usage.preset_range(preset, SHANGHAI, today=date(2026, 3, 10))
+    assert (window.start.isoformat(), window.end.isoformat(), window.zone) == (start, end, SHANGHAI)
+
+
+def test_last_month_in_january_is_last_years_december():
+    window = usage.preset_range("last_month", SHANGHAI, today=date(2027, 1, 1))
+    assert (window.start, window.end) == (date(2026, 12, 1), date(2027, 1, 1))
+
+
+def test_the_default_preset_is_what_the_api_answers_without_a_range():
+    today = datetime.now(SHANGHAI).date()
+    window = usage.preset_range(usage.DEFAULT_PRESET, SHANGHAI)
+    assert (window.days, window.end) == (30, today + timedelta(days=1))
+
+
+def test_a_custom_range_includes_its_last_day():
+    window = usage.preset_range("custom", SHANGHAI, first="2026-11-01", last="2026-11-01")
+    assert (window.start, window.end, window.days) == (date(2026, 11, 1), date(2026, 11, 2), 1)
+
+
+@pytest.mark.parametrize(
+    ("preset", "first", "last", "rule"),
+    [
+        ("custom", "", "2026-11-02", "custom_range_incomplete"),
+        ("custom", "2026-11-31", "2026-12-02", "custom_range_incomplete"),
+        ("custom", "2026-11-05", "2026-11-01", "date_range_reversed"),
+        ("custom", "2025-01-01", "2026-06-01", "date_range_too_long"),
+        ("forever", "", "", "preset_unknown"),
+    ],
+)
+def test_bad_presets_and_custom_ranges_are_refused(preset, first, last, rule):
+    with pytest.raises(ValidationFailed) as caught:
+        usage.preset_range(preset, SHANGHAI, first=first, last=last)
+    assert caught.value.rule == rule
+
+
+def test_the_summary_says_how_much_of_each_recent_charge_came_back():
+    user, _ = create_user()
+    other, _ = create_user()
+    day = datetime(2026, 11, 20, 4, tzinfo=UTC)
+    for owner in (user, other):
+        _credit(owner.id, day, 100, f"seed:{owner.id}")
+    full = _charge(user.id, day, 16, f"a:{user.id}")
+    part = _charge(user.id, day, 10, f"b:{user.id}")
+    kept = _charge(user.id, day, 4, f"c:{user.id}")
+    _refund(user.id, day, f"a:{user.id}", f"ra:{user.id}")
+    _refund(user.id, day, f"b:{user.id}", f"rb:{user.id}", credits=3)
+    _charge(other.id, day, 5, f"x:{other.id}")
+    _refund(other.id, day, f"x:{other.id}", f"rx:{other.id}")
+    found = db.call_read(ledger.summary, user_id=user.id)
+    assert found.refunds == {full.entry_id: 16, part.entry_id: 3}
+    assert kept.entry_id not in found.refunds
+    with db.read() as session:  # someone else's charge ids answer nothing
+        assert ledger.refunded_charges(session, user_id=other.id, entry_ids=[full.entry_id]) == {}

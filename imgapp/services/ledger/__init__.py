@@ -17,7 +17,8 @@ The package, by concern (callers use the names re-exported here):
     `open_account`) and what a refused debit or a seen key means, and
     `prepare_charge` for a charge that is a transaction of its own (the
     committing is `imgapp.flows.billing.charge`'s: the ledger never commits);
-  - `reads`: balance, the entry a key made, statement, recent usage, summary;
+  - `reads`: balance, the entry a key made, statement, recent usage, refunds of
+    charges, summary;
   - `invariants`: `check_invariants`, `Violation`, `account_count`.
 """
 
@@ -46,6 +47,7 @@ from imgapp.services.ledger.reads import (
     balance,
     entry_by_key,
     recent_usage,
+    refunded_charges,
     statement,
     summary,
 )
@@ -87,6 +89,7 @@ __all__ = [
     "prepare_charge",
     "recent_usage",
     "refund",
+    "refunded_charges",
     "statement",
     "summary",
 ]

@@ -31,6 +31,7 @@ from imgapp.services.errors import (
 )
 from imgapp.services.ledger.reads import balance, entry_by_key
 from imgapp.services.ledger.values import (
+    REFUND_REFERENCE,
     Movement,
     Reference,
     Usage,
@@ -45,7 +46,6 @@ from imgapp.services.ledger.writes import (
     write_stepwise,
 )
 
-REFUND_REFERENCE = "ledger_entry"  # a refund refers to the charge entry it gives back
 # A refused debit is retried while a fresh read shows that credits arrived meanwhile.
 _DEBIT_ATTEMPTS = 10
 

@@ -1,4 +1,4 @@
-"""What an account holds and did: balance, the entry a key made, statement, usage, summary.
+"""What an account holds and did: balance, the entry a key made, statement, usage, refunds, summary.
 
 Reads only: nothing here writes, so any of it runs in a read-only transaction.
 """
@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, literal, select
 from sqlmodel import Session, col
 
-from imgapp.models.billing import BillingAccount, LedgerEntry, UsageLog
+from imgapp.models.billing import BillingAccount, LedgerEntry, LedgerKind, UsageLog
 from imgapp.services.errors import NotFound
+from imgapp.services.ledger.values import REFUND_REFERENCE
 
 # Built once: constructing a statement costs several times more than running it.
 _accounts = BillingAccount.__table__.c  # type: ignore[attr-defined]
@@ -64,6 +65,25 @@ def recent_usage(session: Session, *, user_id: int, limit: int = 10) -> list[Usa
     return list(session.execute(query).scalars().all())
 
 
+def refunded_charges(session: Session, *, user_id: int, entry_ids: list[int]) -> dict[int, int]:
+    """Credits given back so far for each of these charge entries (those with refunds only)."""
+    if not entry_ids:
+        return {}
+    reference_id = col(LedgerEntry.reference_id)
+    found = session.execute(
+        select(reference_id, func.sum(col(LedgerEntry.amount)))
+        .where(
+            col(LedgerEntry.user_id) == user_id,
+            # Inlined, so PostgreSQL matches the partial index on refunds.
+            col(LedgerEntry.kind) == literal(LedgerKind.REFUND.value, literal_execute=True),
+            col(LedgerEntry.reference_type) == REFUND_REFERENCE,
+            reference_id.in_([str(i) for i in entry_ids]),
+        )
+        .group_by(reference_id)
+    ).all()
+    return {int(charge): int(total) for charge, total in found}
+
+
 @dataclass(frozen=True)
 class Summary:
     """An account at a glance: balance, latest usage and latest movements."""
@@ -71,12 +91,17 @@ class Summary:
     balance: int
     usage: list[UsageLog]
     entries: list[LedgerEntry]
+    refunds: dict[int, int]  # charge entry id of a `usage` row -> credits refunded
 
 
 def summary(session: Session, *, user_id: int, limit: int = 10) -> Summary:
-    """The balance with the `limit` latest usage rows and ledger entries."""
+    """The balance with the `limit` latest usage rows (and their refunds) and ledger entries."""
+    used = recent_usage(session, user_id=user_id, limit=limit)
     return Summary(
         balance=balance(session, user_id=user_id),
-        usage=recent_usage(session, user_id=user_id, limit=limit),
+        usage=used,
         entries=statement(session, user_id=user_id, limit=limit),
+        refunds=refunded_charges(
+            session, user_id=user_id, entry_ids=[u.ledger_entry_id for u in used]
+        ),
     )

@@ -14,6 +14,7 @@ from imgapp.services.errors import ValidationFailed
 
 # Far above any real purchase, far below 2**63: sums over an account cannot overflow.
 MAX_MOVEMENT = 10**12
+REFUND_REFERENCE = "ledger_entry"  # a refund refers to the charge entry it gives back
 
 
 @dataclass(frozen=True)

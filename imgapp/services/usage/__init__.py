@@ -17,15 +17,18 @@ Refunds point at the charge they undo (ledger reference `ledger_entry:<id>`), wh
 usage row says the model, size and image count; so a refund groups with its
 charge's model and size.
 
-The package: `params` (zone, range, grouping, sort), `query` (the entries with
-their usage), `figures` (totals and groups), `rows` (detail, paged or streamed).
+The package: `params` (zone, range and its named presets, grouping, sort),
+`query` (the entries with their usage), `figures` (totals and groups), `rows`
+(detail, paged or streamed).
 """
 
 from imgapp.services.usage.figures import Figures, Group, Totals, groups, summary, totals
 from imgapp.services.usage.params import (
+    DEFAULT_PRESET,
     GROUPS,
     MAX_DAYS,
     PAGE_LIMIT_MAX,
+    PRESETS,
     SORTS,
     TIME_GROUPS,
     Range,
@@ -35,15 +38,18 @@ from imgapp.services.usage.params import (
     check_range,
     check_sort,
     check_zone,
+    preset_range,
     zone_names,
     zone_of,
 )
 from imgapp.services.usage.rows import Page, Row, encode_cursor, rows, stream_rows
 
 __all__ = [
+    "DEFAULT_PRESET",
     "GROUPS",
     "MAX_DAYS",
     "PAGE_LIMIT_MAX",
+    "PRESETS",
     "SORTS",
     "TIME_GROUPS",
     "Figures",
@@ -60,6 +66,7 @@ __all__ = [
     "check_zone",
     "encode_cursor",
     "groups",
+    "preset_range",
     "rows",
     "stream_rows",
     "summary",

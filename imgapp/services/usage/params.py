@@ -1,9 +1,13 @@
-"""What a usage report may be asked for: a time zone, a range of local days, a grouping, a sort."""
+"""What a usage report may be asked for: a time zone, a range of local days, a grouping, a sort.
+
+Also the named ranges a page offers (`PRESETS`: today, the last 7 or 30 days,
+this month so far, last month, or two chosen days with the last one included).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -15,6 +19,8 @@ TIME_GROUPS = ("day", "week", "month")
 MAX_DAYS = 366
 PAGE_LIMIT_MAX = 500
 SORTS = ("-time", "time", "-credits", "credits")
+PRESETS = ("today", "7d", "30d", "this_month", "last_month", "custom")
+DEFAULT_PRESET = "30d"
 
 
 @cache
@@ -155,3 +161,55 @@ def check_limit(value: object) -> int:
             max=PAGE_LIMIT_MAX,
         )
     return limit
+
+
+def _picked_day(value: object) -> date | None:
+    try:
+        return date.fromisoformat(value.strip()) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def preset_range(
+    preset: object,
+    zone: ZoneInfo,
+    *,
+    first: object = "",
+    last: object = "",
+    today: date | None = None,
+) -> Range:
+    """The range a named preset covers in `zone`; `custom` is `first` to `last`, both included.
+
+    The rolling presets end with today (so "this month" is the month so far);
+    `today` defaults to the date in `zone` now.
+    """
+    day = today or datetime.now(zone).date()
+    tomorrow = day + timedelta(days=1)
+    if preset == "today":
+        return Range(day, tomorrow, zone)
+    if preset == "7d":
+        return Range(day - timedelta(days=6), tomorrow, zone)
+    if preset == "30d":
+        return Range(day - timedelta(days=29), tomorrow, zone)
+    if preset == "this_month":
+        return Range(day.replace(day=1), tomorrow, zone)
+    if preset == "last_month":
+        this_month = day.replace(day=1)
+        return Range((this_month - timedelta(days=1)).replace(day=1), this_month, zone)
+    if preset != "custom":
+        raise ValidationFailed(
+            "preset_unknown",
+            f"The range must be one of: {', '.join(PRESETS)}.",
+            field="preset",
+            choices=", ".join(PRESETS),
+        )
+    start, end = _picked_day(first), _picked_day(last)
+    if start is None or end is None:
+        raise ValidationFailed(
+            "custom_range_incomplete", "Choose a start and an end date.", field="custom"
+        )
+    if end < start:
+        raise ValidationFailed(
+            "date_range_reversed", "The start date must not be after the end date.", field="to"
+        )
+    return check_range(start.isoformat(), (end + timedelta(days=1)).isoformat(), zone)
