@@ -8,6 +8,10 @@ the live bridge runs it again with the same choices (`refresh`) when money
 moved for this user, so new usage appears without a reload. Paging is keyset:
 `cursor` is where the shown page starts, `_back` the cursors of the pages
 before it.
+
+A little over 400 lines, one concern: the page's choices and what they read;
+shaping rows for the tables is `ledger_rows`' and the report's rules are
+`services/usage`'s.
 """
 
 from __future__ import annotations
@@ -96,8 +100,7 @@ def _row(row: usage.Row, window: usage.Range) -> dict[str, Any]:
 def _read(user_id: int, choices: Choices, window: usage.Range) -> Found:
     """Totals, groups and one page of rows, in one read-only transaction."""
     with db.read() as session:
-        totals = usage.totals(session, user_id=user_id, window=window)
-        groups = usage.groups(session, user_id=user_id, window=window, group=choices.group)
+        totals, groups = usage.summary(session, user_id=user_id, window=window, group=choices.group)
         page = usage.rows(
             session,
             user_id=user_id,
