@@ -4,18 +4,11 @@ import reflex as rx
 
 from imgapp.components.auth_form import labelled
 from imgapp.components.layout import signed_in_page
+from imgapp.components.status import task_status_color
 from imgapp.components.text import t
 from imgapp.core import routes
 from imgapp.state.app import AppState
 from imgapp.state.console import ConsoleState
-
-_STATUS_COLORS = {
-    "pending": "gray",
-    "processing": "blue",
-    "completed": "grass",
-    "failed": "tomato",
-    "cancelled": "amber",
-}
 
 
 def _select(name: str, items: object, value: rx.Var) -> rx.Component:
@@ -137,7 +130,7 @@ def _task_card(row: rx.Var) -> rx.Component:
             rx.flex(
                 rx.badge(
                     row.status_label,
-                    color_scheme=rx.match(row.status, *_STATUS_COLORS.items(), "gray"),
+                    color_scheme=task_status_color(row.status),
                     class_name="task-status",
                 ),
                 rx.text("#", row.id, size="1", color_scheme="gray"),

@@ -3,6 +3,7 @@
 import reflex as rx
 
 from imgapp.components.layout import signed_in_page
+from imgapp.components.status import task_status_color
 from imgapp.components.tables import field, ledger_table, rows_table
 from imgapp.components.text import t
 from imgapp.core import routes
@@ -46,15 +47,6 @@ def _section(title_key: str, body: rx.Component) -> rx.Component:
     return rx.flex(
         rx.heading(t(title_key), size="4", as_="h2"), body, direction="column", spacing="2"
     )
-
-
-_STATUS_COLORS = {
-    "pending": "gray",
-    "processing": "blue",
-    "completed": "grass",
-    "failed": "tomato",
-    "cancelled": "amber",
-}
 
 
 def _spending() -> rx.Component:
@@ -112,7 +104,7 @@ def _task_card(task: rx.Var) -> rx.Component:
         rx.center(
             rx.badge(
                 task["status_label"],
-                color_scheme=rx.match(task["status"], *_STATUS_COLORS.items(), "gray"),
+                color_scheme=task_status_color(task["status"]),
             ),
             width="100%",
             height="96px",

@@ -9,19 +9,12 @@ import reflex as rx
 from imgapp.components.auth_form import labelled
 from imgapp.components.layout import signed_in_page
 from imgapp.components.native_select import native_select
+from imgapp.components.status import task_status_color
 from imgapp.components.tables import Cell, amount, field, rows_table
 from imgapp.components.text import t
 from imgapp.core import routes
 from imgapp.state.app import AppState
 from imgapp.state.usage import GROUP_KEYS, PRESET_KEYS, SORT_KEYS, UsageState
-
-_STATUS_COLORS = {
-    "pending": "gray",
-    "processing": "blue",
-    "completed": "grass",
-    "failed": "tomato",
-    "cancelled": "amber",
-}
 
 
 def _presets() -> rx.Component:
@@ -179,7 +172,7 @@ def _overview() -> rx.Component:
                         item["label"],
                         " ",
                         item["count"],
-                        color_scheme=rx.match(item["status"], *_STATUS_COLORS.items(), "gray"),
+                        color_scheme=task_status_color(item["status"]),
                         size="1",
                         custom_attrs={"data-status": item["status"]},
                     ),
