@@ -29,6 +29,8 @@ os.environ.update(
         "SESSION_SECRET": "test-session-secret-0123456789",
         "INTERNAL_API_KEY": "test-internal-api-key-0123456789",
         "TASK_PROCESS_SECRET_KEY": "test-task-process-key-0123456789",
+        # Every test user signs up from 127.0.0.1; the limit has tests of its own.
+        "SIGNUP_LIMIT_PER_IP_PER_HOUR": "0",
     }
 )
 

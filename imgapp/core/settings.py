@@ -88,6 +88,16 @@ class Settings(BaseSettings):
     payment_reconcile_seconds: float = Field(default=60.0, ge=1, le=3600)
     payment_reconcile_after_seconds: int = Field(default=180, ge=0, le=86400)
 
+    # Invitations (services/invites): the inviter's reward on the invitee's first recharge,
+    # an optional welcome bonus at binding, caps, and the abuse guards.
+    invite_reward_credits: int = Field(default=100, ge=0, le=1_000_000)
+    invite_reward_percent: int = Field(default=0, ge=0, le=100)  # of the first recharge's credits
+    invite_welcome_credits: int = Field(default=0, ge=0, le=1_000_000)
+    invite_cap_per_day: int = Field(default=20, ge=0)  # rewards per inviter per day; 0 = no cap
+    invite_cap_total: int = Field(default=500, ge=0)  # rewards per inviter ever; 0 = no cap
+    invite_hold_same_ip: bool = True
+    signup_limit_per_ip_per_hour: int = Field(default=10, ge=0)  # 0 = no limit
+
     redis_url: str | None = None
 
     @field_validator("imgapp_timezone")

@@ -21,7 +21,7 @@ from imgapp.gateways import payment as payment_gateway
 from imgapp.gateways import xorpay
 from imgapp.models import PaymentStatus, PaymentTransaction
 from imgapp.models.base import utcnow
-from imgapp.services import payments
+from imgapp.services import invites, payments
 from imgapp.services.errors import PaymentGatewayFailed
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,7 @@ def notify(
         ip=ip,
     )
     announce(outcome.change)
+    announce_reward(outcome.reward)
     return outcome
 
 
@@ -153,7 +154,9 @@ def reconcile(
             continue
         change: payments.Change | None = None
         if answer in {"payed", "success"}:
-            change = db.call(payments.confirm_paid, order_id=order.order_id).change
+            confirmed = db.call(payments.confirm_paid, order_id=order.order_id)
+            change = confirmed.change
+            announce_reward(confirmed.reward)
             if change is not None:
                 report.credited.append(order.order_id)
         elif (answer == "expire" or order.expires_at < utcnow()) and db.call(
@@ -175,3 +178,17 @@ def announce(change: payments.Change | None) -> None:
     if change.balance is not None:
         data["balance"] = change.balance
     events.publish(events.Event("payment", change.user_id, data))
+
+
+def announce_reward(reward: invites.Reward | None) -> None:
+    """Tell the inviter's open pages their reward arrived (or is held): balance and status."""
+    if reward is None:
+        return
+    data: dict[str, object] = {
+        "invitee_id": reward.invitee_id,
+        "status": reward.status,
+        "credits": reward.credits,
+    }
+    if reward.balance is not None:
+        data["balance"] = reward.balance
+    events.publish(events.Event("invite", reward.inviter_id, data))

@@ -81,6 +81,15 @@ async def push_payment(user_id: int, data: dict[str, Any]) -> int:
     return await _each_tab(user_id, RechargeState, lambda page: page.apply_payment(data))
 
 
+async def push_balance(user_id: int, balance: int) -> int:
+    """The user's balance moved outside their own pages (an invite reward): each header shows it."""
+
+    def apply(page: AppState) -> None:
+        page.balance = balance
+
+    return await _each_tab(user_id, AppState, apply)
+
+
 async def refresh_usage(user_id: int) -> int:
     """The user's report may have changed: each open usage page reads it again."""
     return await _each_tab(user_id, UsageState, lambda page: page.refresh(), on_path=routes.USAGE)
@@ -118,6 +127,9 @@ async def _on_event(event: events.Event) -> None:
             await refresh_usage(event.user_id)
     elif event.topic == "payment":
         await push_payment(event.user_id, event.data)
+        await refresh_usage(event.user_id)
+    elif event.topic == "invite" and event.data.get("balance") is not None:
+        await push_balance(event.user_id, int(event.data["balance"]))  # type: ignore[call-overload]
         await refresh_usage(event.user_id)
 
 

@@ -2,6 +2,7 @@
 
 from imgapp.models.audit import AuditLog
 from imgapp.models.billing import BillingAccount, LedgerEntry, LedgerKind, UsageLog
+from imgapp.models.invites import InviteRelation, InviteStatus
 from imgapp.models.payments import PaymentStatus, PaymentTransaction
 from imgapp.models.tasks import Task, TaskImage, TaskStatus
 from imgapp.models.user import User, UserSession
@@ -9,6 +10,8 @@ from imgapp.models.user import User, UserSession
 __all__ = [
     "AuditLog",
     "BillingAccount",
+    "InviteRelation",
+    "InviteStatus",
     "LedgerEntry",
     "LedgerKind",
     "PaymentStatus",

@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 from imgapp.models.base import BigIntKey, UTCDateTime, utcnow
 
 _FAILED_LOGIN = "action = 'login_failed'"
+_REGISTER = "action = 'register'"
 
 
 class AuditLog(SQLModel, table=True):
@@ -35,6 +36,14 @@ class AuditLog(SQLModel, table=True):
             sqlite_where=text(_FAILED_LOGIN),
         ),
         Index("ix_audit_logs_actor_created", "actor_user_id", "created_at"),
+        # The sign-up limit per address counts these.
+        Index(
+            "ix_audit_logs_register_ip",
+            "ip",
+            "created_at",
+            postgresql_where=text(_REGISTER),
+            sqlite_where=text(_REGISTER),
+        ),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigIntKey, primary_key=True))

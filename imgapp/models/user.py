@@ -23,6 +23,8 @@ class User(SQLModel, table=True):
     email: str = Field(max_length=EMAIL_MAX_LENGTH, unique=True, nullable=False)
     password_hash: str = Field(max_length=255, nullable=False)
     display_name: str = Field(default="", max_length=DISPLAY_NAME_MAX_LENGTH, nullable=False)
+    # Short and unguessable; others sign up with it (`invite_relations`). Given at sign-up.
+    invite_code: str | None = Field(default=None, max_length=8, unique=True, nullable=True)
     # An IANA zone for dates and reports; "" = the site's IMGAPP_TIMEZONE.
     time_zone: str = Field(
         default="",

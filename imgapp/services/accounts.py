@@ -13,14 +13,15 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from imgapp.core.settings import get_settings
-from imgapp.models import User
+from imgapp.models import AuditLog, User
 from imgapp.models.base import require_id, utcnow
 from imgapp.models.user import DISPLAY_NAME_MAX_LENGTH, EMAIL_MAX_LENGTH
-from imgapp.services import audit, ledger, passwords, sessions, usage
+from imgapp.services import audit, invites, ledger, passwords, sessions, usage
 from imgapp.services.audit import Action
 from imgapp.services.errors import (
     EmailTaken,
@@ -28,6 +29,7 @@ from imgapp.services.errors import (
     InvalidCredentials,
     NotFound,
     TooManyAttempts,
+    TooManySignups,
     ValidationFailed,
     WrongPassword,
 )
@@ -86,9 +88,15 @@ def prepare_registration(*, email: str, password: str, display_name: str = "") -
 def register(
     session: Session, *, account: NewAccount, ip: str = "", user_agent: str = ""
 ) -> tuple[User, str]:
-    """Create the user and sign them in; returns the user and the session token."""
+    """Create the user and sign them in; returns the user and the session token.
+
+    `TooManySignups` once SIGNUP_LIMIT_PER_IP_PER_HOUR accounts came from `ip`
+    within the hour (the limit that stops mass fake sign-ups for invite rewards).
+    """
     if session.exec(select(User.id).where(User.email == account.email)).first() is not None:
         raise EmailTaken
+    if ip and (throttled := _signup_throttle(session, ip=ip)) is not None:
+        raise throttled
     user = User(
         email=account.email,
         password_hash=account.password_hash,
@@ -101,9 +109,28 @@ def register(
     except IntegrityError as exc:  # a concurrent sign-up with the same email won
         raise EmailTaken from exc
     ledger.open_account(session, user_id=require_id(user.id))
+    invites.give_code(session, user=user)
     token, _ = sessions.create(session, user_id=require_id(user.id), ip=ip, user_agent=user_agent)
     audit.record(session, action=Action.REGISTER, actor_user_id=user.id, target=user.email, ip=ip)
     return user, token
+
+
+def _signup_throttle(session: Session, *, ip: str) -> TooManySignups | None:
+    limit = get_settings().signup_limit_per_ip_per_hour
+    if not limit:
+        return None
+    window = timedelta(hours=1)
+    now = utcnow()
+    count, oldest = session.execute(
+        select(func.count(), func.min(AuditLog.created_at)).where(
+            col(AuditLog.action) == Action.REGISTER.value,
+            col(AuditLog.ip) == ip,
+            col(AuditLog.created_at) > now - window,
+        )
+    ).one()
+    if count >= limit and oldest is not None:
+        return TooManySignups(retry_after=max(1, int((oldest + window - now).total_seconds())))
+    return None
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,11 @@ class Action(StrEnum):
     PAYMENT_LATE = "payment_late"  # paid after the order had expired: honoured
     PAYMENT_EXPIRED = "payment_expired"
     NOTIFICATION_REJECTED = "notification_rejected"  # forged, unknown order, wrong amount
+    INVITE_BOUND = "invite_bound"
+    INVITE_REWARDED = "invite_rewarded"
+    INVITE_HELD = "invite_held"
+    INVITE_RELEASED = "invite_released"
+    INVITE_REJECTED = "invite_rejected"
 
 
 _INSERT = insert(AuditLog.__table__)  # type: ignore[arg-type] - built once, run often

@@ -120,6 +120,12 @@ class TooManyAttempts(AuthError):
         self.retry_after = retry_after
 
 
+class TooManySignups(TooManyAttempts):
+    """Too many accounts were created from this address. Try again later."""
+
+    code = "too_many_signups"
+
+
 class PermissionDenied(ImgappError):
     """You are not allowed to do that."""
 

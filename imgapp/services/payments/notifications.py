@@ -17,7 +17,7 @@ from sqlmodel import Session, col
 
 from imgapp.models import LedgerKind, PaymentStatus, PaymentTransaction
 from imgapp.models.base import require_id, utcnow
-from imgapp.services import audit, ledger
+from imgapp.services import audit, invites, ledger
 from imgapp.services.audit import Action
 from imgapp.services.errors import NotFound, ValidationFailed
 from imgapp.services.payments.amounts import format_fen, parse_amount
@@ -56,6 +56,7 @@ class Outcome:
     verdict: Verdict
     order: PaymentTransaction | None = None
     balance: int | None = None
+    reward: invites.Reward | None = None  # the inviter's, when this was a first recharge
 
     @property
     def accepted(self) -> bool:
@@ -199,7 +200,11 @@ def _credit(
         },
     )
     session.refresh(order)
-    return Outcome(Verdict.CREDITED, order, movement.balance_after)
+    # The one place an order becomes paid: an invitee's first recharge rewards the inviter here.
+    reward = invites.on_first_recharge(
+        session, invitee_id=order.user_id, recharge_credits=order.credits
+    )
+    return Outcome(Verdict.CREDITED, order, movement.balance_after, reward)
 
 
 def confirm_paid(session: Session, *, order_id: str) -> Outcome:

@@ -1,0 +1,399 @@
+"""Invitations: each user's code, binding an invitee to an inviter, and the inviter's reward.
+
+A code is 8 characters from an alphabet without look-alikes (no 0/O, 1/I/L):
+31^8 ≈ 8.5e11 codes, drawn with `secrets`. Binding is refused, writing
+nothing, for an unknown code, one's own code, a second binding, a cycle
+(the inviter was invited, directly or further up, by the invitee), and after
+the binding window (7 days after sign-up, and never after a first recharge).
+An invitee whose normalised email equals the inviter's (case, `+tags`, Gmail's
+dots) is bound but flagged: the reward is judged when it falls due.
+
+The reward falls due at the invitee's first successful recharge (or by hand:
+`grant_now`); it is credited through the ledger with one key per invitee, so
+never twice, or held for an operator (`review`) when a cap is reached or a
+risk shows (the same mailbox, the same IP within 24 hours).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from imgapp.core.settings import get_settings
+from imgapp.models import (
+    InviteRelation,
+    InviteStatus,
+    LedgerKind,
+    PaymentStatus,
+    PaymentTransaction,
+    User,
+    UserSession,
+)
+from imgapp.models.base import require_id, utcnow
+from imgapp.models.invites import INVITE_CODE_LENGTH
+from imgapp.services import audit, ledger
+from imgapp.services.audit import Action
+from imgapp.services.errors import Conflict, NotFound, ValidationFailed
+
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+BINDING_WINDOW = timedelta(days=7)
+SAME_EMAIL = "same_email"  # a relation's flag: the two accounts' normalised emails match
+_GMAIL = {"gmail.com", "googlemail.com"}
+
+
+class AlreadyInvited(Conflict):
+    """This account is already bound to an inviter."""
+
+    code = "invite_already_bound"
+
+
+def new_code() -> str:
+    """A fresh random invite code."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(INVITE_CODE_LENGTH))
+
+
+def give_code(session: Session, *, user: User) -> str:
+    """The user's code, drawing one (and retrying the rare collision) when they have none."""
+    while user.invite_code is None:
+        try:
+            with session.begin_nested():
+                user.invite_code = new_code()
+                session.flush()
+        except IntegrityError:  # taken by someone else: draw again
+            user.invite_code = None
+    return user.invite_code
+
+
+def check_code(value: object) -> str:
+    """A code as typed (case and surrounding spaces forgiven), or `ValidationFailed`."""
+    code = value.strip().upper() if isinstance(value, str) else ""
+    if len(code) != INVITE_CODE_LENGTH or any(ch not in ALPHABET for ch in code):
+        raise ValidationFailed(
+            "invite_code_invalid",
+            f"An invite code is {INVITE_CODE_LENGTH} letters and digits, like 7KQ2MX9P.",
+            field="invite_code",
+        )
+    return code
+
+
+def normalized_email(email: str) -> str:
+    """The mailbox behind an address: lower case, no `+tag`, no dots for Gmail."""
+    local, _, domain = email.strip().lower().partition("@")
+    local = local.split("+", 1)[0]
+    if domain in _GMAIL:
+        local = local.replace(".", "")
+        domain = "gmail.com"
+    return f"{local}@{domain}"
+
+
+def _owner(session: Session, code: str) -> User | None:
+    return session.exec(select(User).where(User.invite_code == code)).first()
+
+
+def _relation_of(session: Session, invitee_id: int) -> InviteRelation | None:
+    return session.exec(
+        select(InviteRelation).where(InviteRelation.invitee_id == invitee_id)
+    ).first()
+
+
+def _invited_by(session: Session, user_id: int, ancestor_id: int) -> bool:
+    """Whether `ancestor_id` invited `user_id`, directly or further up the chain."""
+    seen: set[int] = set()
+    current: int | None = user_id
+    while current is not None and current not in seen:
+        seen.add(current)
+        relation = _relation_of(session, current)
+        if relation is None:
+            return False
+        if relation.inviter_id == ancestor_id:
+            return True
+        current = relation.inviter_id
+    return False
+
+
+def _has_paid(session: Session, user_id: int) -> bool:
+    return (
+        session.exec(
+            select(PaymentTransaction.id).where(
+                col(PaymentTransaction.user_id) == user_id,
+                col(PaymentTransaction.status) == PaymentStatus.SUCCEEDED.value,
+            )
+        ).first()
+        is not None
+    )
+
+
+def bind(session: Session, *, invitee_id: int, code: object, ip: str = "") -> InviteRelation:
+    """Bind the invitee to the owner of `code`, or raise saying why (nothing written)."""
+    clean = check_code(code)
+    invitee = session.get(User, invitee_id)
+    if invitee is None:
+        raise NotFound
+    inviter = _owner(session, clean)
+    if inviter is None:
+        raise ValidationFailed(
+            "invite_code_unknown", "No account has this invite code.", field="invite_code"
+        )
+    inviter_id = require_id(inviter.id)
+    if inviter_id == invitee_id:
+        raise ValidationFailed(
+            "invite_own_code", "That is your own invite code.", field="invite_code"
+        )
+    if _relation_of(session, invitee_id) is not None:
+        raise AlreadyInvited
+    if _invited_by(session, inviter_id, invitee_id):
+        raise ValidationFailed(
+            "invite_cycle",
+            "You invited this person (or someone who invited them); you cannot be theirs.",
+            field="invite_code",
+        )
+    if utcnow() - invitee.created_at > BINDING_WINDOW or _has_paid(session, invitee_id):
+        raise ValidationFailed(
+            "invite_window_closed",
+            "An invite code can be added within 7 days of sign-up, before the first recharge.",
+            field="invite_code",
+            days=BINDING_WINDOW.days,
+        )
+    same = normalized_email(inviter.email) == normalized_email(invitee.email)
+    now = utcnow()
+    relation = InviteRelation(
+        inviter_id=inviter_id,
+        invitee_id=invitee_id,
+        code=clean,
+        flag=SAME_EMAIL if same else "",
+        invitee_ip=ip[:45],
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(relation)
+            session.flush()
+    except IntegrityError as exc:  # a concurrent binding of the same invitee won
+        raise AlreadyInvited from exc
+    welcome = get_settings().invite_welcome_credits
+    if welcome:
+        relation.welcome_entry_id = ledger.credit(
+            session,
+            user_id=invitee_id,
+            credits=welcome,
+            kind=LedgerKind.REWARD,
+            key=welcome_key(invitee_id),
+            reference=ledger.Reference("invite", str(invitee_id)),
+            description="welcome bonus for joining by invitation",
+        ).entry_id
+        session.flush()
+    audit.record(
+        session,
+        action=Action.INVITE_BOUND,
+        actor_user_id=invitee_id,
+        target=str(inviter_id),
+        ip=ip,
+        details={"code": clean, "flag": relation.flag},
+    )
+    return relation
+
+
+# --- rewards ------------------------------------------------------------------------------------
+
+
+class HoldReason(StrEnum):
+    """Why a due reward waits for an operator instead of being credited."""
+
+    SAME_EMAIL = SAME_EMAIL  # the two accounts' normalised emails match
+    SAME_IP = "same_ip"  # the invitee signed up from an address the inviter used within 24 h
+    CAP_DAILY = "cap_daily"  # the inviter reached INVITE_CAP_PER_DAY rewards in 24 h
+    CAP_TOTAL = "cap_total"  # the inviter reached INVITE_CAP_TOTAL rewards
+
+
+@dataclass(frozen=True)
+class Reward:
+    """What became of an inviter's reward: for the caller, and for the inviter's open pages."""
+
+    relation_id: int
+    inviter_id: int
+    invitee_id: int
+    status: str
+    reason: str
+    credits: int
+    balance: int | None  # the inviter's balance after a credit; None when nothing moved
+    replayed: bool = False
+
+
+def reward_key(invitee_id: int) -> str:
+    """The ledger key of the reward one invitee earns their inviter: it is paid once."""
+    return f"invite:reward:{invitee_id}"
+
+
+def welcome_key(invitee_id: int) -> str:
+    """The ledger key of an invitee's welcome bonus."""
+    return f"invite:welcome:{invitee_id}"
+
+
+def _locked_relation(session: Session, invitee_id: int) -> InviteRelation | None:
+    statement = select(InviteRelation).where(InviteRelation.invitee_id == invitee_id)
+    return session.exec(statement.with_for_update()).first()  # SQLite: BEGIN IMMEDIATE
+
+
+def _reward_credits(first_recharge_credits: int) -> int:
+    settings = get_settings()
+    return settings.invite_reward_credits + (
+        first_recharge_credits * settings.invite_reward_percent // 100
+    )
+
+
+def _hold_reason(session: Session, relation: InviteRelation) -> str:
+    settings = get_settings()
+    if relation.flag == SAME_EMAIL:
+        return HoldReason.SAME_EMAIL.value
+    if settings.invite_hold_same_ip and relation.invitee_ip:
+        shared = session.exec(
+            select(UserSession.id).where(
+                col(UserSession.user_id) == relation.inviter_id,
+                col(UserSession.ip) == relation.invitee_ip,
+                col(UserSession.last_seen_at) >= relation.created_at - timedelta(hours=24),
+            )
+        ).first()
+        if shared is not None:
+            return HoldReason.SAME_IP.value
+    rewarded = select(func.count()).where(
+        col(InviteRelation.inviter_id) == relation.inviter_id,
+        col(InviteRelation.status) == InviteStatus.REWARDED.value,
+    )
+    if settings.invite_cap_total and session.exec(rewarded).one() >= settings.invite_cap_total:
+        return HoldReason.CAP_TOTAL.value
+    if settings.invite_cap_per_day:
+        today = rewarded.where(col(InviteRelation.rewarded_at) >= utcnow() - timedelta(days=1))
+        if session.exec(today).one() >= settings.invite_cap_per_day:
+            return HoldReason.CAP_DAILY.value
+    return ""
+
+
+def _outcome(relation: InviteRelation, balance: int | None, *, replayed: bool = False) -> Reward:
+    return Reward(
+        relation_id=require_id(relation.id),
+        inviter_id=relation.inviter_id,
+        invitee_id=relation.invitee_id,
+        status=relation.status,
+        reason=relation.status_reason,
+        credits=relation.reward_credits,
+        balance=balance,
+        replayed=replayed,
+    )
+
+
+def _grant(session: Session, relation: InviteRelation, *, via: str) -> Reward:
+    """Credit the inviter the relation's reward (once: the key is the invitee's)."""
+    now = utcnow()
+    balance = None
+    if relation.reward_credits > 0:
+        movement = ledger.credit(
+            session,
+            user_id=relation.inviter_id,
+            credits=relation.reward_credits,
+            kind=LedgerKind.REWARD,
+            key=reward_key(relation.invitee_id),
+            reference=ledger.Reference("invite", str(relation.invitee_id)),
+            description=f"invite reward for user {relation.invitee_id}",
+        )
+        relation.reward_entry_id = movement.entry_id
+        balance = movement.balance_after
+    relation.status = InviteStatus.REWARDED.value
+    relation.status_reason = ""
+    relation.rewarded_at = now
+    relation.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        action=Action.INVITE_REWARDED,
+        actor_user_id=relation.inviter_id,
+        target=str(relation.invitee_id),
+        details={"credits": relation.reward_credits, "via": via},
+    )
+    return _outcome(relation, balance)
+
+
+def on_first_recharge(session: Session, *, invitee_id: int, recharge_credits: int) -> Reward | None:
+    """The invitee's first recharge just succeeded (in this transaction): reward or hold.
+
+    Called from the one place an order becomes paid (`payments.notifications`),
+    so the webhook, reconciliation and the sandbox all arrive here. A relation
+    that is no longer pending (rewarded, held, rejected) is left as it is.
+    """
+    relation = _locked_relation(session, invitee_id)
+    if relation is None or relation.status != InviteStatus.PENDING:
+        return None
+    relation.reward_credits = _reward_credits(recharge_credits)
+    reason = _hold_reason(session, relation)
+    if not reason:
+        return _grant(session, relation, via="first_recharge")
+    relation.status = InviteStatus.HELD.value
+    relation.status_reason = reason
+    relation.updated_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        action=Action.INVITE_HELD,
+        actor_user_id=relation.inviter_id,
+        target=str(invitee_id),
+        details={"reason": reason, "credits": relation.reward_credits},
+    )
+    return _outcome(relation, None)
+
+
+def grant_now(session: Session, *, invitee_id: int) -> Reward:
+    """The seed's manual path: the invitee's inviter gets the reward now, whatever its status.
+
+    The fixed part when no recharge set the amount yet. Once granted, asking
+    again (or a later first recharge) answers the same and credits nothing.
+    `NotFound` for a user nobody invited.
+    """
+    relation = _locked_relation(session, invitee_id)
+    if relation is None:
+        raise NotFound
+    if relation.status == InviteStatus.REWARDED:
+        return _outcome(relation, None, replayed=True)
+    if relation.status == InviteStatus.PENDING:
+        relation.reward_credits = _reward_credits(0)
+    return _grant(session, relation, via="manual")
+
+
+def review(session: Session, *, invitee_id: int, approve: bool, reason: str = "") -> Reward:
+    """An operator releases (credits) or rejects a held reward."""
+    relation = _locked_relation(session, invitee_id)
+    if relation is None:
+        raise NotFound
+    if relation.status != InviteStatus.HELD:
+        raise ValidationFailed(
+            "invite_not_held",
+            f"Only a held reward can be reviewed; this one is {relation.status}.",
+            field="invitee_id",
+            status=relation.status,
+        )
+    if approve:
+        audit.record(
+            session,
+            action=Action.INVITE_RELEASED,
+            actor_user_id=None,
+            target=str(invitee_id),
+            details={"was": relation.status_reason},
+        )
+        return _grant(session, relation, via="review")
+    relation.status = InviteStatus.REJECTED.value
+    relation.status_reason = (reason.strip() or relation.status_reason)[:64]
+    relation.updated_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        action=Action.INVITE_REJECTED,
+        actor_user_id=None,
+        target=str(invitee_id),
+        details={"reason": relation.status_reason},
+    )
+    return _outcome(relation, None)
