@@ -19,6 +19,7 @@ from imgapp.api import (
     generation,
     health,
     images,
+    invites,
     payments,
     task_processing,
     usage,
@@ -79,6 +80,7 @@ def create_api() -> FastAPI:
     api.include_router(task_processing.router)
     api.include_router(payments.router)
     api.include_router(usage.router)
+    api.include_router(invites.router)
     api.include_router(sandbox_gateway.router)
 
     @api.api_route("/api/{path:path}", methods=_ALL_METHODS, include_in_schema=False)

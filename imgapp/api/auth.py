@@ -20,6 +20,7 @@ from imgapp.api.deps import ClientDep, CurrentUser, SameOrigin, session_token
 from imgapp.api.responses import error_response, request_lang
 from imgapp.core import db, routes
 from imgapp.core.settings import get_settings
+from imgapp.flows import accounts as account_flow
 from imgapp.models import User
 from imgapp.services import accounts, sessions
 from imgapp.services.errors import ImgappError, TooManyAttempts, ValidationFailed, describe
@@ -33,6 +34,7 @@ class RegisterIn(BaseModel):
     email: str = Field(examples=["ada@example.com"])
     password: str = Field(min_length=8, examples=["correct horse battery"])
     display_name: str = ""
+    invite_code: str = Field(default="", description="an inviter's code: /register?invite=CODE")
     next: str = "/"
 
 
@@ -193,11 +195,11 @@ async def register(request: Request, client: ClientDep) -> Response:
             display_name=_text_field(data, "display_name"),
         )
         user, token = await run_in_threadpool(
-            db.call,
-            accounts.register,
+            account_flow.sign_up,
             account=account,
             ip=client.ip,
             user_agent=client.user_agent,
+            invite_code=_text_field(data, "invite_code") or None,
         )
     except ImgappError as exc:
         return _failure(request, form, routes.REGISTER, exc, data)

@@ -18,7 +18,7 @@ from imgapp.api.responses import request_lang
 from imgapp.core import db, formatting
 from imgapp.flows import billing as billing_flow
 from imgapp.models import LedgerEntry, UsageLog
-from imgapp.services import ledger, usage
+from imgapp.services import invites, ledger, usage
 from imgapp.services.errors import InsufficientCredits, NotFound, ValidationFailed, describe
 
 router = APIRouter(prefix="/api/billing", tags=["billing"])
@@ -79,6 +79,14 @@ class EntryOut(BaseModel):
     created_at: str
 
 
+class InvitesSummaryOut(BaseModel):
+    """The user's invite code, how many signed up with it, what it earned."""
+
+    code: str
+    count: int
+    credits_earned: int
+
+
 class SummaryOut(BaseModel):
     """The signed-in user's account at a glance."""
 
@@ -89,6 +97,7 @@ class SummaryOut(BaseModel):
     balance_value_fen: int
     recent_usage: list[UsageOut]
     recent_transactions: list[EntryOut]
+    invites: InvitesSummaryOut
 
 
 def _positive_int(data: dict[str, Any], name: str) -> int:
@@ -212,6 +221,7 @@ def entry_out(row: LedgerEntry) -> EntryOut:
 def summary(user: CurrentUser) -> SummaryOut:
     """Balance, recent usage and recent transactions of the signed-in user."""
     found = db.call_read(ledger.summary, user_id=user.user_id)
+    invited = db.call(invites.overview, user_id=user.user_id)
     return SummaryOut(
         user_id=user.user_id,
         email=user.email,
@@ -220,6 +230,11 @@ def summary(user: CurrentUser) -> SummaryOut:
         balance_value_fen=formatting.credits_value_fen(found.balance),
         recent_usage=[usage_out(u) for u in found.usage],
         recent_transactions=[entry_out(e) for e in found.entries],
+        invites=InvitesSummaryOut(
+            code=invited.code,
+            count=invited.stats["invited"],
+            credits_earned=invited.stats["credits_earned"],
+        ),
     )
 
 

@@ -16,6 +16,7 @@ from imgapp.models import AuditLog, InviteRelation, PaymentStatus, PaymentTransa
 from imgapp.models.base import utcnow
 from imgapp.services import invites, payments
 from imgapp.services.errors import NotFound, TooManySignups, ValidationFailed
+from imgapp.services.invites import codes as invite_codes
 from tests.support.factories import balance_of, count_rows, create_user, unique_email
 
 pytestmark = pytest.mark.usefixtures("engine")
@@ -53,7 +54,7 @@ def test_a_colliding_code_is_drawn_again(monkeypatch):
     first, _ = create_user()
     taken = _code(first.id)
     draws = iter([taken, taken, "ZZZZ2222"])
-    monkeypatch.setattr(invites, "new_code", lambda: next(draws))
+    monkeypatch.setattr(invite_codes, "new_code", lambda: next(draws))
     with db.transaction() as session:
         user = User(email=unique_email("collide"), password_hash="x")
         session.add(user)

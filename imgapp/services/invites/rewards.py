@@ -1,206 +1,26 @@
-"""Invitations: each user's code, binding an invitee to an inviter, and the inviter's reward.
+"""The inviter's reward: due at the invitee's first successful recharge, or granted by hand.
 
-A code is 8 characters from an alphabet without look-alikes (no 0/O, 1/I/L):
-31^8 ≈ 8.5e11 codes, drawn with `secrets`. Binding is refused, writing
-nothing, for an unknown code, one's own code, a second binding, a cycle
-(the inviter was invited, directly or further up, by the invitee), and after
-the binding window (7 days after sign-up, and never after a first recharge).
-An invitee whose normalised email equals the inviter's (case, `+tags`, Gmail's
-dots) is bound but flagged: the reward is judged when it falls due.
-
-The reward falls due at the invitee's first successful recharge (or by hand:
-`grant_now`); it is credited through the ledger with one key per invitee, so
-never twice, or held for an operator (`review`) when a cap is reached or a
-risk shows (the same mailbox, the same IP within 24 hours).
+Credited through the ledger with one key per invitee, so never twice; or held
+for an operator (`review`) when a cap is reached or a risk shows (the same
+mailbox, the same address within 24 hours).
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from imgapp.core.settings import get_settings
-from imgapp.models import (
-    InviteRelation,
-    InviteStatus,
-    LedgerKind,
-    PaymentStatus,
-    PaymentTransaction,
-    User,
-    UserSession,
-)
+from imgapp.models import InviteRelation, InviteStatus, LedgerKind, UserSession
 from imgapp.models.base import require_id, utcnow
-from imgapp.models.invites import INVITE_CODE_LENGTH
 from imgapp.services import audit, ledger
 from imgapp.services.audit import Action
-from imgapp.services.errors import Conflict, NotFound, ValidationFailed
-
-ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-BINDING_WINDOW = timedelta(days=7)
-SAME_EMAIL = "same_email"  # a relation's flag: the two accounts' normalised emails match
-_GMAIL = {"gmail.com", "googlemail.com"}
-
-
-class AlreadyInvited(Conflict):
-    """This account is already bound to an inviter."""
-
-    code = "invite_already_bound"
-
-
-def new_code() -> str:
-    """A fresh random invite code."""
-    return "".join(secrets.choice(ALPHABET) for _ in range(INVITE_CODE_LENGTH))
-
-
-def give_code(session: Session, *, user: User) -> str:
-    """The user's code, drawing one (and retrying the rare collision) when they have none."""
-    while user.invite_code is None:
-        try:
-            with session.begin_nested():
-                user.invite_code = new_code()
-                session.flush()
-        except IntegrityError:  # taken by someone else: draw again
-            user.invite_code = None
-    return user.invite_code
-
-
-def check_code(value: object) -> str:
-    """A code as typed (case and surrounding spaces forgiven), or `ValidationFailed`."""
-    code = value.strip().upper() if isinstance(value, str) else ""
-    if len(code) != INVITE_CODE_LENGTH or any(ch not in ALPHABET for ch in code):
-        raise ValidationFailed(
-            "invite_code_invalid",
-            f"An invite code is {INVITE_CODE_LENGTH} letters and digits, like 7KQ2MX9P.",
-            field="invite_code",
-        )
-    return code
-
-
-def normalized_email(email: str) -> str:
-    """The mailbox behind an address: lower case, no `+tag`, no dots for Gmail."""
-    local, _, domain = email.strip().lower().partition("@")
-    local = local.split("+", 1)[0]
-    if domain in _GMAIL:
-        local = local.replace(".", "")
-        domain = "gmail.com"
-    return f"{local}@{domain}"
-
-
-def _owner(session: Session, code: str) -> User | None:
-    return session.exec(select(User).where(User.invite_code == code)).first()
-
-
-def _relation_of(session: Session, invitee_id: int) -> InviteRelation | None:
-    return session.exec(
-        select(InviteRelation).where(InviteRelation.invitee_id == invitee_id)
-    ).first()
-
-
-def _invited_by(session: Session, user_id: int, ancestor_id: int) -> bool:
-    """Whether `ancestor_id` invited `user_id`, directly or further up the chain."""
-    seen: set[int] = set()
-    current: int | None = user_id
-    while current is not None and current not in seen:
-        seen.add(current)
-        relation = _relation_of(session, current)
-        if relation is None:
-            return False
-        if relation.inviter_id == ancestor_id:
-            return True
-        current = relation.inviter_id
-    return False
-
-
-def _has_paid(session: Session, user_id: int) -> bool:
-    return (
-        session.exec(
-            select(PaymentTransaction.id).where(
-                col(PaymentTransaction.user_id) == user_id,
-                col(PaymentTransaction.status) == PaymentStatus.SUCCEEDED.value,
-            )
-        ).first()
-        is not None
-    )
-
-
-def bind(session: Session, *, invitee_id: int, code: object, ip: str = "") -> InviteRelation:
-    """Bind the invitee to the owner of `code`, or raise saying why (nothing written)."""
-    clean = check_code(code)
-    invitee = session.get(User, invitee_id)
-    if invitee is None:
-        raise NotFound
-    inviter = _owner(session, clean)
-    if inviter is None:
-        raise ValidationFailed(
-            "invite_code_unknown", "No account has this invite code.", field="invite_code"
-        )
-    inviter_id = require_id(inviter.id)
-    if inviter_id == invitee_id:
-        raise ValidationFailed(
-            "invite_own_code", "That is your own invite code.", field="invite_code"
-        )
-    if _relation_of(session, invitee_id) is not None:
-        raise AlreadyInvited
-    if _invited_by(session, inviter_id, invitee_id):
-        raise ValidationFailed(
-            "invite_cycle",
-            "You invited this person (or someone who invited them); you cannot be theirs.",
-            field="invite_code",
-        )
-    if utcnow() - invitee.created_at > BINDING_WINDOW or _has_paid(session, invitee_id):
-        raise ValidationFailed(
-            "invite_window_closed",
-            "An invite code can be added within 7 days of sign-up, before the first recharge.",
-            field="invite_code",
-            days=BINDING_WINDOW.days,
-        )
-    same = normalized_email(inviter.email) == normalized_email(invitee.email)
-    now = utcnow()
-    relation = InviteRelation(
-        inviter_id=inviter_id,
-        invitee_id=invitee_id,
-        code=clean,
-        flag=SAME_EMAIL if same else "",
-        invitee_ip=ip[:45],
-        created_at=now,
-        updated_at=now,
-    )
-    try:
-        with session.begin_nested():
-            session.add(relation)
-            session.flush()
-    except IntegrityError as exc:  # a concurrent binding of the same invitee won
-        raise AlreadyInvited from exc
-    welcome = get_settings().invite_welcome_credits
-    if welcome:
-        relation.welcome_entry_id = ledger.credit(
-            session,
-            user_id=invitee_id,
-            credits=welcome,
-            kind=LedgerKind.REWARD,
-            key=welcome_key(invitee_id),
-            reference=ledger.Reference("invite", str(invitee_id)),
-            description="welcome bonus for joining by invitation",
-        ).entry_id
-        session.flush()
-    audit.record(
-        session,
-        action=Action.INVITE_BOUND,
-        actor_user_id=invitee_id,
-        target=str(inviter_id),
-        ip=ip,
-        details={"code": clean, "flag": relation.flag},
-    )
-    return relation
-
-
-# --- rewards ------------------------------------------------------------------------------------
+from imgapp.services.errors import NotFound, ValidationFailed
+from imgapp.services.invites.binding import SAME_EMAIL
 
 
 class HoldReason(StrEnum):
@@ -229,11 +49,6 @@ class Reward:
 def reward_key(invitee_id: int) -> str:
     """The ledger key of the reward one invitee earns their inviter: it is paid once."""
     return f"invite:reward:{invitee_id}"
-
-
-def welcome_key(invitee_id: int) -> str:
-    """The ledger key of an invitee's welcome bonus."""
-    return f"invite:welcome:{invitee_id}"
 
 
 def _locked_relation(session: Session, invitee_id: int) -> InviteRelation | None:

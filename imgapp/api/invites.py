@@ -1,0 +1,155 @@
+"""`/api/invites`: the signed-in user's code, link and invitees; binding a code; the manual reward.
+
+`POST /api/invites/reward` is the seed's internal path (the shared secret, as
+for `/api/billing/deduct`); the others act for the signed-in user only.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from imgapp.api.deps import ClientDep, CurrentUser, SameOrigin
+from imgapp.api.internal import InternalKey
+from imgapp.core import db, routes
+from imgapp.core.settings import get_settings
+from imgapp.flows import recharge
+from imgapp.services import invites
+from imgapp.services.errors import ValidationFailed
+
+router = APIRouter(prefix="/api/invites", tags=["invites"])
+
+
+class InviteeOut(BaseModel):
+    """One person the user invited (email masked)."""
+
+    email: str
+    joined: datetime
+    first_recharge: datetime | None
+    status: str = Field(description="pending, rewarded, held or rejected")
+    reason: str
+    reward: int
+
+
+class InvitesOut(BaseModel):
+    """The user's code, link, sums and invitees."""
+
+    code: str
+    link: str
+    stats: dict[str, int]
+    invitees: list[InviteeOut]
+
+
+class BindIn(BaseModel):
+    """A code to bind to (within 7 days of sign-up, before the first recharge)."""
+
+    invite_code: str = Field(examples=["7KQ2MX9P"])
+
+
+class RewardIn(BaseModel):
+    """Whose inviter to reward now."""
+
+    invitee_id: int
+
+
+class RewardOut(BaseModel):
+    """The reward as it stands after the call."""
+
+    invitee_id: int
+    inviter_id: int
+    status: str
+    credits: int
+    replayed: bool
+
+
+def invite_link(code: str) -> str:
+    """The link that signs a visitor up with `code`."""
+    return routes.with_query(get_settings().site_url.rstrip("/") + routes.REGISTER, invite=code)
+
+
+def overview_out(found: invites.Overview) -> InvitesOut:
+    """An overview as the API answers it."""
+    return InvitesOut(
+        code=found.code,
+        link=invite_link(found.code),
+        stats=found.stats,
+        invitees=[
+            InviteeOut(
+                email=i.email,
+                joined=i.joined_at,
+                first_recharge=i.first_recharge_at,
+                status=i.status,
+                reason=i.reason,
+                reward=i.reward,
+            )
+            for i in found.invitees
+        ],
+    )
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        data = json.loads(await request.body() or b"null")
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise ValidationFailed("bad_request", "Send a JSON object.", detail="Send a JSON object.")
+    return data
+
+
+@router.get("", response_model=InvitesOut, responses={401: {"description": "Sign in"}})
+def overview(user: CurrentUser) -> InvitesOut:
+    """The user's invite code and link, the sums, and everyone who signed up with it."""
+    return overview_out(db.call(invites.overview, user_id=user.user_id))
+
+
+@router.post(
+    "/register",
+    status_code=201,
+    responses={400: {}, 401: {}, 409: {"description": "Already bound to an inviter"}},
+    dependencies=[SameOrigin],
+)
+async def bind(request: Request, user: CurrentUser, client: ClientDep) -> JSONResponse:
+    """Bind the signed-in user to the owner of `invite_code`."""
+    data = await _body(request)
+    relation = await run_in_threadpool(
+        db.call,
+        invites.bind,
+        invitee_id=user.user_id,
+        code=data.get("invite_code"),
+        ip=client.ip,
+    )
+    return JSONResponse(
+        {"inviter_id": relation.inviter_id, "status": relation.status}, status_code=201
+    )
+
+
+@router.post(
+    "/reward",
+    response_model=RewardOut,
+    responses={401: {}, 404: {"description": "Nobody invited this user"}},
+    dependencies=[InternalKey],
+)
+async def reward(request: Request) -> RewardOut:
+    """Grant the invitee's inviter the reward now; a repeat answers the same, crediting nothing."""
+    data = await _body(request)
+    invitee_id = data.get("invitee_id")
+    if isinstance(invitee_id, bool) or not isinstance(invitee_id, int) or invitee_id < 1:
+        raise ValidationFailed(
+            "field_not_id", "`invitee_id` must be a user id.", field="invitee_id"
+        )
+    granted = await run_in_threadpool(db.call, invites.grant_now, invitee_id=invitee_id)
+    recharge.announce_reward(granted)
+    return RewardOut(
+        invitee_id=granted.invitee_id,
+        inviter_id=granted.inviter_id,
+        status=granted.status,
+        credits=granted.credits,
+        replayed=granted.replayed,
+    )
