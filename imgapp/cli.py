@@ -1,4 +1,4 @@
-"""Operator commands: check-env, migrate, credits grant/check, tasks inspect/cancel/stuck, port."""
+"""Operator commands: check-env, migrate, credits, tasks, payments, invites review, port."""
 
 from __future__ import annotations
 
@@ -247,6 +247,53 @@ def cmd_port(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_invites_review(args: argparse.Namespace) -> int:
+    """List held invite rewards, or release (--approve) / reject (--reject) one."""
+    from sqlmodel import select  # noqa: PLC0415
+
+    from imgapp.core import db  # noqa: PLC0415
+    from imgapp.flows import recharge  # noqa: PLC0415
+    from imgapp.models import InviteRelation, InviteStatus, User  # noqa: PLC0415
+    from imgapp.services import invites  # noqa: PLC0415
+    from imgapp.services.errors import ImgappError, describe  # noqa: PLC0415
+
+    invitee_id = args.approve or args.reject
+    if invitee_id:
+        if args.reject and not args.reason.strip():
+            return _fail("Say why with --reason TEXT (the inviter sees it).")
+        try:
+            done = db.call(
+                invites.review,
+                invitee_id=invitee_id,
+                approve=bool(args.approve),
+                reason=args.reason,
+            )
+        except ImgappError as exc:
+            return _fail(f"Invitee {invitee_id}: {describe(exc).message}")
+        recharge.announce_reward(done)
+        _out(
+            f"invitee {invitee_id}: {done.status} ({done.credits} credits, user {done.inviter_id})"
+        )
+        return 0
+    with db.read() as session:
+        held = session.exec(
+            select(InviteRelation, User.email)
+            .join(User, User.id == InviteRelation.invitee_id)  # type: ignore[arg-type]
+            .where(InviteRelation.status == InviteStatus.HELD.value)
+            .order_by(InviteRelation.id)  # type: ignore[arg-type]
+        ).all()
+    for relation, email in held:
+        _out(
+            f"held  invitee {relation.invitee_id} ({email}) of user {relation.inviter_id}:"
+            f" {relation.reward_credits} credits, {relation.status_reason}"
+        )
+    if not held:
+        _out("No held invite rewards.")
+        return 0
+    _out("Release with --approve INVITEE_ID, or --reject INVITEE_ID --reason TEXT.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="python -m imgapp", description=__doc__)
@@ -286,6 +333,16 @@ def build_parser() -> argparse.ArgumentParser:
     show_cmd = pay_sub.add_parser("show", help="explain an order and what is wrong")
     show_cmd.add_argument("order_id")
     show_cmd.set_defaults(func=cmd_payments_show)
+    invite_cmd = sub.add_parser("invites", help="invitations: review held rewards")
+    invite_sub = invite_cmd.add_subparsers(dest="invite_command", required=True)
+    review_cmd = invite_sub.add_parser(
+        "review", help="list held rewards; --approve ID or --reject ID --reason TEXT"
+    )
+    decide = review_cmd.add_mutually_exclusive_group()
+    decide.add_argument("--approve", type=int, metavar="INVITEE_ID", default=0)
+    decide.add_argument("--reject", type=int, metavar="INVITEE_ID", default=0)
+    review_cmd.add_argument("--reason", default="", help="why a reward is rejected")
+    review_cmd.set_defaults(func=cmd_invites_review)
     port = sub.add_parser("port", help="print the serving port")
     port.set_defaults(func=cmd_port)
     return parser
