@@ -8,8 +8,6 @@ DASHBOARD = "/"
 RECHARGE = "/recharge"
 CONSOLE = "/console"
 USAGE = "/usage"
-INVITES = "/invites"
-SECURITY = "/security"
 ACCOUNT = "/account"
 LOGIN = "/login"
 REGISTER = "/register"
@@ -26,8 +24,6 @@ NAV: tuple[tuple[str, str], ...] = (
     (RECHARGE, "nav.recharge"),
     (CONSOLE, "nav.console"),
     (USAGE, "nav.usage"),
-    (INVITES, "nav.invites"),
-    (SECURITY, "nav.security"),
     (ACCOUNT, "nav.account"),
 )
 

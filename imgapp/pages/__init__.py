@@ -7,11 +7,9 @@ from imgapp.pages import (
     account,
     console,
     dashboard,
-    invites,
     login,
     recharge,
     register,
-    security,
     usage,
 )
 
@@ -19,10 +17,8 @@ __all__ = [
     "account",
     "console",
     "dashboard",
-    "invites",
     "login",
     "recharge",
     "register",
-    "security",
     "usage",
 ]
