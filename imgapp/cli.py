@@ -252,9 +252,8 @@ def cmd_invites_review(args: argparse.Namespace) -> int:
     from sqlmodel import select  # noqa: PLC0415
 
     from imgapp.core import db  # noqa: PLC0415
-    from imgapp.flows import recharge  # noqa: PLC0415
+    from imgapp.flows import invites as invite_flow  # noqa: PLC0415
     from imgapp.models import InviteRelation, InviteStatus, User  # noqa: PLC0415
-    from imgapp.services import invites  # noqa: PLC0415
     from imgapp.services.errors import ImgappError, describe  # noqa: PLC0415
 
     invitee_id = args.approve or args.reject
@@ -262,15 +261,11 @@ def cmd_invites_review(args: argparse.Namespace) -> int:
         if args.reject and not args.reason.strip():
             return _fail("Say why with --reason TEXT (the inviter sees it).")
         try:
-            done = db.call(
-                invites.review,
-                invitee_id=invitee_id,
-                approve=bool(args.approve),
-                reason=args.reason,
+            done = invite_flow.review(
+                invitee_id=invitee_id, approve=bool(args.approve), reason=args.reason
             )
         except ImgappError as exc:
             return _fail(f"Invitee {invitee_id}: {describe(exc).message}")
-        recharge.announce_reward(done)
         _out(
             f"invitee {invitee_id}: {done.status} ({done.credits} credits, user {done.inviter_id})"
         )

@@ -45,6 +45,8 @@ export VIRTUAL_ENV="$ROOT/.venv"
 if ! command -v npm >/dev/null 2>&1; then
   apt_install nodejs npm
 fi
+# CJK glyphs for the pictures the app draws (invite posters, the offline renderer's captions).
+[ -d /usr/share/fonts/opentype/noto ] || apt_install fonts-noto-cjk
 mkdir -p .cache/tools .cache/bun .cache/reflex
 if ! command -v bun >/dev/null 2>&1 && [ ! -x .cache/tools/node_modules/.bin/bun ]; then
   echo "imgapp: installing bun from npm into .cache/tools" >&2

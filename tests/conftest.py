@@ -182,7 +182,11 @@ def new_client(api_server: ApiServer, engine: object) -> Iterator[Callable[[], h
 def app_server(databases: Databases) -> Iterator[AppProcess]:
     """The product served as `make run` serves it, on its own migrated database."""
     url = databases.migrated("e2e")
-    app = AppProcess(database_url=url, data_dir=_TMP / "e2e-data").start()
+    # Trusted proxy headers let a browser context stand for another network
+    # (X-Forwarded-For), as the invite tests need: every context is on 127.0.0.1.
+    app = AppProcess(
+        database_url=url, data_dir=_TMP / "e2e-data", extra_env={"TRUST_PROXY_HEADERS": "true"}
+    ).start()
     yield app
     app.stop()
     databases.drop(url)

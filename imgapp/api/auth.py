@@ -155,6 +155,9 @@ def _form_failure(page: str, exc: ImgappError, data: dict[str, Any]) -> Redirect
     target = routes.safe_next(_safe_str(data.get("next")))
     if target != routes.DASHBOARD:
         params["next"] = target
+    invite = _safe_str(data.get("invite_code")).strip()[:16]
+    if invite:
+        params["invite"] = invite  # the sign-up page shows the code again, to fix or keep
     return RedirectResponse(routes.with_query(page, **params), status_code=303)
 
 

@@ -12,16 +12,18 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from imgapp.api.deps import ClientDep, CurrentUser, SameOrigin
 from imgapp.api.internal import InternalKey
-from imgapp.core import db, routes
-from imgapp.core.settings import get_settings
-from imgapp.flows import recharge
+from imgapp.api.responses import request_lang
+from imgapp.core import db, i18n, routes
+from imgapp.flows import invites as invite_flow
+from imgapp.gateways import invite_poster
 from imgapp.services import invites
 from imgapp.services.errors import ValidationFailed
+from imgapp.services.invites.offer import offer_text
 
 router = APIRouter(prefix="/api/invites", tags=["invites"])
 
@@ -44,6 +46,10 @@ class InvitesOut(BaseModel):
     link: str
     stats: dict[str, int]
     invitees: list[InviteeOut]
+    invited_by: str = Field(description="who invited this user (masked email), or empty")
+    bind_until: datetime | None = Field(
+        description="until when this user may still add an invite code; null once they may not"
+    )
 
 
 class BindIn(BaseModel):
@@ -68,17 +74,14 @@ class RewardOut(BaseModel):
     replayed: bool
 
 
-def invite_link(code: str) -> str:
-    """The link that signs a visitor up with `code`."""
-    return routes.with_query(get_settings().site_url.rstrip("/") + routes.REGISTER, invite=code)
-
-
 def overview_out(found: invites.Overview) -> InvitesOut:
     """An overview as the API answers it."""
     return InvitesOut(
         code=found.code,
-        link=invite_link(found.code),
+        link=routes.invite_link(found.code),
         stats=found.stats,
+        invited_by=found.invited_by,
+        bind_until=found.bind_until,
         invitees=[
             InviteeOut(
                 email=i.email,
@@ -109,6 +112,37 @@ def overview(user: CurrentUser) -> InvitesOut:
     return overview_out(db.call(invites.overview, user_id=user.user_id))
 
 
+@router.get(
+    "/poster.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}, 401: {"description": "Sign in"}},
+)
+async def poster(request: Request, user: CurrentUser, lang: str = "") -> Response:
+    """The user's invite poster: the offer, the QR code of the link and the code, as a PNG.
+
+    `lang` (`zh` or `en`) chooses its language; without it, the browser's Accept-Language.
+    """
+    lang = i18n.normalize_lang(lang) if lang else request_lang(request)
+    found = await run_in_threadpool(db.call, invites.overview, user_id=user.user_id)
+    text = invite_poster.PosterText(
+        title=i18n.text("app.name", lang),
+        offer=offer_text(lang),
+        scan=i18n.text("invite.poster_scan", lang),
+        code_label=i18n.text("invite.code_label", lang),
+        code=found.code,
+        link=routes.invite_link(found.code),
+    )
+    png = await run_in_threadpool(invite_poster.render, text)
+    return Response(
+        png,
+        media_type="image/png",
+        headers={
+            "Content-Disposition": f'attachment; filename="imgapp-invite-{found.code}.png"',
+            "Cache-Control": "private, no-cache",
+        },
+    )
+
+
 @router.post(
     "/register",
     status_code=201,
@@ -119,8 +153,7 @@ async def bind(request: Request, user: CurrentUser, client: ClientDep) -> JSONRe
     """Bind the signed-in user to the owner of `invite_code`."""
     data = await _body(request)
     relation = await run_in_threadpool(
-        db.call,
-        invites.bind,
+        invite_flow.bind,
         invitee_id=user.user_id,
         code=data.get("invite_code"),
         ip=client.ip,
@@ -144,8 +177,7 @@ async def reward(request: Request) -> RewardOut:
         raise ValidationFailed(
             "field_not_id", "`invitee_id` must be a user id.", field="invitee_id"
         )
-    granted = await run_in_threadpool(db.call, invites.grant_now, invitee_id=invitee_id)
-    recharge.announce_reward(granted)
+    granted = await run_in_threadpool(invite_flow.grant_now, invitee_id=invitee_id)
     return RewardOut(
         invitee_id=granted.invitee_id,
         inviter_id=granted.inviter_id,

@@ -56,6 +56,23 @@ def display_name_field() -> rx.Component:
     )
 
 
+def invite_code_field(prefill: rx.Var[str]) -> rx.Component:
+    """The optional invite code on sign-up, prefilled from an invite link."""
+    return labelled(
+        "auth.invite_code",
+        rx.input(
+            id="invite_code",
+            name="invite_code",
+            default_value=prefill,
+            key=prefill,  # remount when a link (or a failed attempt) brings a code
+            max_length=16,
+            placeholder="7KQ2MX9P",
+            auto_complete="off",
+            size="3",
+        ),
+    )
+
+
 def password_field(*, new: bool) -> rx.Component:
     """The password input; a new password states the policy."""
     control = rx.input(

@@ -1,4 +1,4 @@
-"""The colour a task's status shows in, everywhere a task appears (console, dashboard, usage)."""
+"""The colours statuses show in: a task's (console, dashboard, usage) and an invitee's (invites)."""
 
 from __future__ import annotations
 
@@ -16,3 +16,16 @@ TASK_STATUS_COLORS = {
 def task_status_color(status: rx.Var) -> rx.Var:
     """The badge colour for a task status held in `status` (gray for anything unknown)."""
     return rx.match(status, *TASK_STATUS_COLORS.items(), "gray")
+
+
+INVITE_STATUS_COLORS = {
+    "pending": "gray",
+    "rewarded": "grass",
+    "held": "amber",
+    "rejected": "tomato",
+}
+
+
+def invite_status_color(status: rx.Var) -> rx.Var:
+    """The badge colour for an invitee's status held in `status`."""
+    return rx.match(status, *INVITE_STATUS_COLORS.items(), "gray")

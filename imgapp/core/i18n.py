@@ -32,9 +32,10 @@ DOMAIN = "messages"
 # What `text()` says for a key no catalogue has.
 FALLBACK_KEY = "error.error"
 
-# Keys the code only ever builds at run time (f"kind.{entry.kind}", f"status.{status}",
-# f"pay.status.{status}", f"pay.type.{name}"), written out so that extraction
-# (babel.cfg) finds them: one per LedgerKind, TaskStatus, PaymentStatus and pay type.
+# Keys the code only ever builds at run time (kind.*, status.*, pay.status.*,
+# pay.type.*, invite.status.*, invite.reason.*), written out so that extraction
+# (babel.cfg) finds them: one per LedgerKind, TaskStatus, PaymentStatus, pay
+# type, InviteStatus and invite hold reason.
 # error.<code or rule> keys are found where the codes and rules are written.
 RUNTIME_KEYS = (
     "kind.recharge",
@@ -53,6 +54,14 @@ RUNTIME_KEYS = (
     "pay.status.expired",
     "pay.type.alipay",
     "pay.type.wechat",
+    "invite.status.pending",
+    "invite.status.rewarded",
+    "invite.status.held",
+    "invite.status.rejected",
+    "invite.reason.same_email",
+    "invite.reason.same_ip",
+    "invite.reason.cap_daily",
+    "invite.reason.cap_total",
 )
 
 

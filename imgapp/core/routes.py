@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from imgapp.core.settings import get_settings
+
 DASHBOARD = "/"
 RECHARGE = "/recharge"
 CONSOLE = "/console"
 USAGE = "/usage"
+INVITES = "/invites"
 ACCOUNT = "/account"
 LOGIN = "/login"
 REGISTER = "/register"
@@ -17,6 +20,7 @@ API_REGISTER = "/api/auth/register"
 API_LOGOUT = "/api/auth/logout"
 API_USAGE_REPORT = "/api/usage/report"
 API_IMAGES = "/api/images"
+API_INVITE_POSTER = "/api/invites/poster.png"
 
 # The pages of the signed-in area, in navigation order, with their catalogue keys.
 NAV: tuple[tuple[str, str], ...] = (
@@ -24,6 +28,7 @@ NAV: tuple[tuple[str, str], ...] = (
     (RECHARGE, "nav.recharge"),
     (CONSOLE, "nav.console"),
     (USAGE, "nav.usage"),
+    (INVITES, "nav.invites"),
     (ACCOUNT, "nav.account"),
 )
 
@@ -41,6 +46,11 @@ def with_query(path: str, **params: str) -> str:
     """`path?k=v&...`, leaving out empty values."""
     kept = {k: v for k, v in params.items() if v}
     return f"{path}?{urlencode(kept)}" if kept else path
+
+
+def invite_link(code: str) -> str:
+    """The link that signs a visitor up with invite code `code`."""
+    return with_query(get_settings().site_url.rstrip("/") + REGISTER, invite=code)
 
 
 def login_url(next_path: str | None = None, **params: str) -> str:

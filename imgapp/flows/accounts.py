@@ -2,7 +2,7 @@
 
 An invite code that cannot be bound (unknown, or the sign-up limit reached)
 undoes the whole sign-up, so the person can fix the code and try again; no
-account is left half made.
+account is left half made. A bound code is announced to the inviter.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from imgapp.core import db
-from imgapp.models import User
+from imgapp.flows import invites as invite_flow
+from imgapp.models import InviteRelation, User
 from imgapp.models.base import require_id
 from imgapp.services import accounts, invites
 
@@ -24,10 +25,15 @@ def sign_up(
 ) -> tuple[User, str]:
     """Create the account, sign it in, bind its invite code; the user and the session token."""
 
-    def run(session: Session) -> tuple[User, str]:
+    def run(session: Session) -> tuple[User, str, InviteRelation | None]:
         user, token = accounts.register(session, account=account, ip=ip, user_agent=user_agent)
+        relation = None
         if invite_code:
-            invites.bind(session, invitee_id=require_id(user.id), code=invite_code, ip=ip)
-        return user, token
+            relation = invites.bind(
+                session, invitee_id=require_id(user.id), code=invite_code, ip=ip
+            )
+        return user, token, relation
 
-    return db.call(run)
+    user, token, relation = db.call(run)
+    invite_flow.announce_bound(relation)
+    return user, token

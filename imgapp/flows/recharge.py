@@ -17,11 +17,12 @@ from datetime import timedelta
 
 from imgapp.core import db, events
 from imgapp.core.settings import get_settings
+from imgapp.flows import invites as invite_flow
 from imgapp.gateways import payment as payment_gateway
 from imgapp.gateways import xorpay
 from imgapp.models import PaymentStatus, PaymentTransaction
 from imgapp.models.base import utcnow
-from imgapp.services import invites, payments
+from imgapp.services import payments
 from imgapp.services.errors import PaymentGatewayFailed
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ def notify(
         ip=ip,
     )
     announce(outcome.change)
-    announce_reward(outcome.reward)
+    invite_flow.announce_reward(outcome.reward)
     return outcome
 
 
@@ -156,7 +157,7 @@ def reconcile(
         if answer in {"payed", "success"}:
             confirmed = db.call(payments.confirm_paid, order_id=order.order_id)
             change = confirmed.change
-            announce_reward(confirmed.reward)
+            invite_flow.announce_reward(confirmed.reward)
             if change is not None:
                 report.credited.append(order.order_id)
         elif (answer == "expire" or order.expires_at < utcnow()) and db.call(
@@ -178,17 +179,3 @@ def announce(change: payments.Change | None) -> None:
     if change.balance is not None:
         data["balance"] = change.balance
     events.publish(events.Event("payment", change.user_id, data))
-
-
-def announce_reward(reward: invites.Reward | None) -> None:
-    """Tell the inviter's open pages their reward arrived (or is held): balance and status."""
-    if reward is None:
-        return
-    data: dict[str, object] = {
-        "invitee_id": reward.invitee_id,
-        "status": reward.status,
-        "credits": reward.credits,
-    }
-    if reward.balance is not None:
-        data["balance"] = reward.balance
-    events.publish(events.Event("invite", reward.inviter_id, data))

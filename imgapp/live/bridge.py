@@ -10,7 +10,9 @@ Two sources feed the pushes:
     processes), so no broker is needed for correctness.
 Each push is `app.modify_state(...)`: it reaches the browser without a reload.
 Task snapshots go to the console (`ConsoleState.apply_task`), order changes
-to the recharge page (`RechargeState.apply_payment`); and whenever the report
+to the recharge page (`RechargeState.apply_payment`), invite news (a new
+invitee, a reward and the balance after) to the header and the invites page
+(`InvitesState.refresh`); and whenever the report
 could have changed (money moved: a charge, a refund, a payment; or a task
 finished) each open usage page reads its report again (`UsageState.refresh`).
 """
@@ -36,6 +38,7 @@ from imgapp.services import ledger, task_views
 from imgapp.state import tabs
 from imgapp.state.app import AppState
 from imgapp.state.console import ConsoleState
+from imgapp.state.invites import InvitesState
 from imgapp.state.recharge import RechargeState
 from imgapp.state.usage import UsageState
 
@@ -95,6 +98,13 @@ async def refresh_usage(user_id: int) -> int:
     return await _each_tab(user_id, UsageState, lambda page: page.refresh(), on_path=routes.USAGE)
 
 
+async def refresh_invites(user_id: int) -> int:
+    """Someone joined with the code, or a reward moved: each open invites page reads again."""
+    return await _each_tab(
+        user_id, InvitesState, lambda page: page.refresh(), on_path=routes.INVITES
+    )
+
+
 # The status each task last refreshed the usage pages for. The catch-up sees a
 # change for a few rounds, and also sees this process's own changes, but the
 # report moved once. Bounded: only recent tasks can still change.
@@ -128,9 +138,11 @@ async def _on_event(event: events.Event) -> None:
     elif event.topic == "payment":
         await push_payment(event.user_id, event.data)
         await refresh_usage(event.user_id)
-    elif event.topic == "invite" and event.data.get("balance") is not None:
-        await push_balance(event.user_id, int(event.data["balance"]))  # type: ignore[call-overload]
-        await refresh_usage(event.user_id)
+    elif event.topic == "invite":
+        if event.data.get("balance") is not None:
+            await push_balance(event.user_id, int(event.data["balance"]))  # type: ignore[call-overload]
+            await refresh_usage(event.user_id)
+        await refresh_invites(event.user_id)
 
 
 def _charged_or_ended(task: Task, since: datetime) -> bool:

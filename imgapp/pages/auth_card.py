@@ -19,6 +19,7 @@ def auth_page(
     submit_key: str,
     fields: list[rx.Component],
     footer: rx.Component,
+    next_path: rx.Var[str] = AuthFormState.next_path,
 ) -> rx.Component:
     """A sign-in or sign-up card posting `fields` to `action`."""
     return auth_card(
@@ -29,7 +30,7 @@ def auth_page(
             submit_key,
             *fields,
             ready=AuthFormState.ready,
-            next_path=AuthFormState.next_path,
+            next_path=next_path,
         ),
         footer,
     )

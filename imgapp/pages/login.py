@@ -17,6 +17,7 @@ def login() -> rx.Component:
         action=routes.API_LOGIN,
         submit_key="auth.sign_in",
         fields=[email_field(AuthFormState.email), password_field(new=False)],
+        next_path=AuthFormState.sign_in_next,
         footer=rx.text(
             t("auth.no_account"),
             " ",

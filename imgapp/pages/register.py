@@ -2,7 +2,12 @@
 
 import reflex as rx
 
-from imgapp.components.auth_form import display_name_field, email_field, password_field
+from imgapp.components.auth_form import (
+    display_name_field,
+    email_field,
+    invite_code_field,
+    password_field,
+)
 from imgapp.components.text import t
 from imgapp.core import routes
 from imgapp.pages.auth_card import auth_page
@@ -11,7 +16,7 @@ from imgapp.state.auth_forms import AuthFormState
 
 @rx.page(route=routes.REGISTER, title="imgapp", on_load=AuthFormState.load)
 def register() -> rx.Component:
-    """Email, password (policy stated) and an optional display name."""
+    """Email, password (policy stated), an optional display name and invite code."""
     return auth_page(
         title_key="auth.sign_up_title",
         action=routes.API_REGISTER,
@@ -20,6 +25,7 @@ def register() -> rx.Component:
             email_field(AuthFormState.email),
             password_field(new=True),
             display_name_field(),
+            invite_code_field(AuthFormState.invite_code),
         ],
         footer=rx.text(
             t("auth.have_account"),

@@ -16,14 +16,24 @@ from imgapp.state.app import resolve_principal
 from imgapp.state.lang import LangState
 
 
+def clean_invite(value: str) -> str:
+    """An invite code from a URL, kept as letters and digits (checked when it is used)."""
+    return "".join(ch for ch in value if ch.isascii() and ch.isalnum())[:16].upper()
+
+
 class AuthFormState(LangState):
-    """Query-string driven: `error`, `email`, `next`, `minutes`, `signed_out`."""
+    """Query-string driven: `error`, `email`, `next`, `minutes`, `signed_out`, `invite`.
+
+    `invite` (from an invite link) rides along between sign-in and sign-up, so
+    the code survives a detour; signing in with it leads to the binding form.
+    """
 
     error_code: str = ""
     notice_key: str = ""
     email: str = ""
     next_path: str = ""
     minutes: str = ""
+    invite_code: str = ""
     ready: bool = False
 
     @rx.var
@@ -49,12 +59,19 @@ class AuthFormState(LangState):
     @rx.var
     def register_href(self) -> str:
         """The sign-up link, keeping where to go afterwards."""
-        return routes.with_query(routes.REGISTER, next=self.next_path)
+        return routes.with_query(routes.REGISTER, next=self.next_path, invite=self.invite_code)
 
     @rx.var
     def login_href(self) -> str:
         """The sign-in link, keeping where to go afterwards."""
-        return routes.with_query(routes.LOGIN, next=self.next_path)
+        return routes.with_query(routes.LOGIN, next=self.next_path, invite=self.invite_code)
+
+    @rx.var
+    def sign_in_next(self) -> str:
+        """Where sign-in goes: `next`, or with an invite code the form to add it."""
+        if self.next_path or not self.invite_code:
+            return self.next_path
+        return routes.with_query(routes.INVITES, invite=self.invite_code)
 
     @rx.event
     async def load(self) -> rx.event.EventSpec | None:
@@ -67,5 +84,6 @@ class AuthFormState(LangState):
         self.email = params.get("email", "")[:254]
         self.minutes = "".join(ch for ch in params.get("minutes", "") if ch.isdigit())[:4]
         self.notice_key = "auth.signed_out" if params.get("signed_out") else ""
+        self.invite_code = clean_invite(params.get("invite", ""))
         self.ready = True
         return None

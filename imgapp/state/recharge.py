@@ -13,7 +13,6 @@ from datetime import tzinfo
 from typing import Any
 
 import reflex as rx
-import segno
 
 from imgapp.core import db, formatting, i18n
 from imgapp.core.settings import get_settings
@@ -24,6 +23,7 @@ from imgapp.models.base import utcnow
 from imgapp.services import payments
 from imgapp.services.errors import ImgappError, PaymentGatewayFailed, describe
 from imgapp.state.app import AppState
+from imgapp.state.qr import qr_svg
 
 PRESETS = ("10.00", "50.00", "100.00", "200.00", "500.00")
 RECENT_ORDERS = 10
@@ -40,13 +40,6 @@ class OrderRow:
     credits: str
     pay_type: str
     created: str
-
-
-def _qr_svg(content: str) -> str:
-    """The QR code for `content`, drawn on the server, as an SVG data URI."""
-    if not content:
-        return ""
-    return segno.make(content, error="m").svg_data_uri(scale=6, border=2)
 
 
 def order_view(order: PaymentTransaction, zone: tzinfo | None = None) -> dict[str, Any]:
@@ -138,7 +131,7 @@ class RechargeState(AppState):
 
     def _show(self, view: dict[str, Any]) -> None:
         if view.get("qr") != self.order.get("qr"):
-            self.qr_image = _qr_svg(str(view.get("qr") or ""))
+            self.qr_image = qr_svg(str(view.get("qr") or ""))
         self.order = view
         rows = [o for o in self._orders if o["order_id"] != view["order_id"]]
         self._orders = sorted([view, *rows], key=lambda o: o["order_id"], reverse=True)[

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -15,14 +14,13 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from imgapp.core import db
-from imgapp.gateways import xorpay_sandbox as sandbox_gateway
 from imgapp.models import PaymentTransaction
 from imgapp.models.base import utcnow
 from imgapp.services import ledger
 from imgapp.worker import reconciler as payment_reconciler
 from tests.support.factories import PASSWORD, create_user
 from tests.support.servers import PROJECT_ROOT
-from tests.support.xorpay_server import AID, SECRET, FakeXorPay, start
+from tests.support.xorpay_server import AID, SECRET
 
 
 def _signed_in(client: httpx.Client):
@@ -30,22 +28,6 @@ def _signed_in(client: httpx.Client):
     response = client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD})
     assert response.status_code == 200
     return user
-
-
-@pytest.fixture
-def gateway(configure, api_server) -> Iterator[FakeXorPay]:
-    """XorPay configured, pointing at the loopback server; notifications go to our webhook."""
-    fake = FakeXorPay()
-    server, base = start(fake)
-    fake.api_base = base
-    configure(
-        XORPAY_AID=AID,
-        XORPAY_APP_SECRET=SECRET,
-        XORPAY_API_BASE=base,
-        XORPAY_NOTIFY_URL=api_server.url + "/api/payments/webhook",
-    )
-    yield fake
-    server.stop()
 
 
 def _create(client: httpx.Client, amount: object = "50.00", pay_type: str = "alipay"):
@@ -169,15 +151,6 @@ def test_a_refusal_fails_the_order_and_says_what_it_means(client, gateway, confi
     assert (body["gateway_status"], body["retryable"]) == ("sign_error", False)
     assert "misconfigured" in body["error"]
     assert client.get(f"/api/payments/{body['order_id']}").json()["status"] == "failed"
-
-
-@pytest.fixture
-def sandbox(configure, api_server) -> Iterator[str]:
-    """No XorPay settings: the app's own sandbox gateway, reached at SITE_URL."""
-    configure(SITE_URL=api_server.url, XORPAY_AID="", XORPAY_APP_SECRET="", XORPAY_NOTIFY_URL="")
-    sandbox_gateway.reset()
-    yield api_server.url
-    sandbox_gateway.reset()
 
 
 def test_the_sandbox_speaks_the_protocol_and_its_checkout_pays_through_the_webhook(client, sandbox):

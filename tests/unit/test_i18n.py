@@ -19,7 +19,8 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from imgapp.core import i18n
-from imgapp.models import LedgerKind, PaymentStatus, TaskStatus
+from imgapp.models import InviteStatus, LedgerKind, PaymentStatus, TaskStatus
+from imgapp.services.invites import HoldReason
 from imgapp.services.payments import PAY_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,6 +129,8 @@ def test_keys_built_at_run_time_exist():
         *(f"status.{status}" for status in TaskStatus),
         *(f"pay.status.{status}" for status in PaymentStatus),
         *(f"pay.type.{name}" for name in PAY_TYPES),
+        *(f"invite.status.{status}" for status in InviteStatus),
+        *(f"invite.reason.{reason}" for reason in HoldReason),
     ]
     assert [key for key in built if key not in i18n.CATALOG] == []
     assert set(built) == set(i18n.RUNTIME_KEYS)

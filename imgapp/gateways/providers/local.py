@@ -14,27 +14,16 @@ import hashlib
 import io
 import random
 import time
-from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFilter
 
+from imgapp.gateways import fonts
 from imgapp.gateways.providers.base import CancelCheck, Cancelled, GeneratedImage, ProgressCallback
 from imgapp.services.generation import Params
 
 PASSES = 5
 _TEXTURE = 3  # the pass that blurs and speckles
 _CAPTION_LENGTH = 60
-_FONT_CANDIDATES = (
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-)
-
-
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    for candidate in _FONT_CANDIDATES:
-        if Path(candidate).exists():
-            return ImageFont.truetype(candidate, size)
-    return ImageFont.load_default(size)
 
 
 def _palette(rng: random.Random) -> list[tuple[int, int, int]]:
@@ -82,7 +71,7 @@ def _draw_pass(image: Image.Image, step: int, rng: random.Random, params: Params
         caption = params.prompt
         if len(caption) > _CAPTION_LENGTH:
             caption = caption[: _CAPTION_LENGTH - 1] + "…"
-        font = _font(max(14, width // 32))
+        font = fonts.font(max(14, width // 32))
         box = draw.textbbox((0, 0), caption, font=font)
         pad = width // 40
         y0 = height - (box[3] - box[1]) - 3 * pad

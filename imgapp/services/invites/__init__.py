@@ -10,6 +10,8 @@ from imgapp.services.invites.binding import (
     SAME_EMAIL,
     AlreadyInvited,
     bind,
+    bind_deadline,
+    inviter_of,
     welcome_key,
 )
 from imgapp.services.invites.codes import (
@@ -40,9 +42,11 @@ __all__ = [
     "Overview",
     "Reward",
     "bind",
+    "bind_deadline",
     "check_code",
     "give_code",
     "grant_now",
+    "inviter_of",
     "mask_email",
     "new_code",
     "normalized_email",

@@ -9,7 +9,7 @@ but flagged; the reward is judged when it falls due (`rewards`).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -67,6 +67,21 @@ def _has_paid(session: Session, user_id: int) -> bool:
         ).first()
         is not None
     )
+
+
+def bind_deadline(session: Session, *, user: User) -> datetime | None:
+    """Until when the user may still add an invite code; None once they may not."""
+    user_id = require_id(user.id)
+    if _relation_of(session, user_id) is not None or _has_paid(session, user_id):
+        return None
+    deadline = user.created_at + BINDING_WINDOW
+    return deadline if utcnow() <= deadline else None
+
+
+def inviter_of(session: Session, *, user_id: int) -> User | None:
+    """Who invited the user, if anyone."""
+    relation = _relation_of(session, user_id)
+    return session.get(User, relation.inviter_id) if relation is not None else None
 
 
 def bind(session: Session, *, invitee_id: int, code: object, ip: str = "") -> InviteRelation:

@@ -1,4 +1,4 @@
-"""What an inviter sees: their code, everyone who signed up with it, and the sums."""
+"""What an inviter sees: their code, everyone who signed up with it, the sums, their own inviter."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from imgapp.models import InviteRelation, InviteStatus, PaymentStatus, PaymentTransaction, User
 from imgapp.services.errors import NotFound
+from imgapp.services.invites.binding import bind_deadline, inviter_of
 from imgapp.services.invites.codes import give_code, mask_email
 
 
@@ -32,6 +33,8 @@ class Overview:
 
     code: str
     invitees: list[Invitee]
+    invited_by: str = ""  # the masked email of whoever invited this user
+    bind_until: datetime | None = None  # the user may still add a code until then
 
     @property
     def stats(self) -> dict[str, int]:
@@ -68,8 +71,11 @@ def overview(session: Session, *, user_id: int) -> Overview:
         .where(col(InviteRelation.inviter_id) == user_id)
         .order_by(col(InviteRelation.id).desc())
     ).all()
+    inviter = inviter_of(session, user_id=user_id)
     return Overview(
         code=code,
+        invited_by=mask_email(inviter.email) if inviter is not None else "",
+        bind_until=bind_deadline(session, user=user),
         invitees=[
             Invitee(
                 user_id=relation.invitee_id,
