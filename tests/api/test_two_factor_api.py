@@ -173,3 +173,14 @@ def test_2fa_routes_need_a_session_and_refuse_other_sites(client):
     cross = client.post("/api/auth/2fa/setup", headers={"origin": "https://evil.example"})
     assert cross.status_code == 403
     assert cross.json()["code"] == "cross_site"
+
+
+def test_wrong_passwords_at_reauth_count_toward_the_throttle(client):
+    user, _ = create_user()
+    _login(client, user.email)
+    for _ in range(5):
+        wrong = client.post("/api/auth/reauth", json={"password": "not-my-password"})
+        assert wrong.status_code == 400
+    locked = client.post("/api/auth/reauth", json={"password": PASSWORD})
+    assert locked.status_code == 429
+    assert 0 < int(locked.headers["retry-after"]) <= 900
