@@ -27,6 +27,7 @@ os.environ.update(
         "IMGAPP_ENV": "development",
         "IMGAPP_DATA_DIR": str(_TMP / "data"),
         "SESSION_SECRET": "test-session-secret-0123456789",
+        "CREDENTIALS_SECRET": "test-credentials-secret-0123456789",
         "INTERNAL_API_KEY": "test-internal-api-key-0123456789",
         "TASK_PROCESS_SECRET_KEY": "test-task-process-key-0123456789",
         # Every test user signs up from 127.0.0.1; the limit has tests of its own.

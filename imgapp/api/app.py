@@ -20,7 +20,9 @@ from imgapp.api import (
     health,
     images,
     invites,
+    keys,
     payments,
+    security,
     task_processing,
     usage,
 )
@@ -74,6 +76,8 @@ def create_api() -> FastAPI:
     api.add_exception_handler(Exception, _unexpected_error)
     api.include_router(health.router)
     api.include_router(auth.router)
+    api.include_router(security.router)
+    api.include_router(keys.router)
     api.include_router(billing.router)
     api.include_router(generation.router)
     api.include_router(images.router)

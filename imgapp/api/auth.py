@@ -4,6 +4,11 @@ Each route answers two kinds of caller. A browser form (urlencoded) gets a
 303 redirect (to `next` on success, back to the form with an error code on
 failure) so the next page load carries the new cookie. A script sending JSON
 gets JSON: 201/200 on success, `{"error", "code"}` with 400/401/409/429.
+
+With two-factor sign-in on, `login` also needs `otp` (a current code from the
+app or a recovery code). Without it the answer is 401 `otp_required` (a form:
+303 to `/login?error=otp_required&email=...&next=...`, so the page shows a
+code field and posts email, password and `otp` again) and no session opens.
 """
 
 from __future__ import annotations
@@ -43,6 +48,10 @@ class LoginIn(BaseModel):
 
     email: str = Field(examples=["ada@example.com"])
     password: str
+    otp: str = Field(
+        default="",
+        description="with two-factor sign-in on: the app's 6-digit code or a recovery code",
+    )
     next: str = "/"
 
 
@@ -214,16 +223,21 @@ async def register(request: Request, client: ClientDep) -> Response:
     response_model=AuthOut,
     responses={
         **_ERRORS,
-        401: {"model": ErrorOut, "description": "Wrong email or password"},
+        401: {
+            "model": ErrorOut,
+            "description": "Wrong email or password (`invalid_credentials`), a code is needed"
+            " (`otp_required`) or wrong (`otp_invalid`)",
+        },
     },
     openapi_extra=_body_doc(LoginIn),
     dependencies=[SameOrigin],
 )
 async def login(request: Request, client: ClientDep) -> Response:
-    """Sign in with email and password (sets the HttpOnly session cookie)."""
+    """Sign in with email, password and, with 2FA on, `otp` (sets the HttpOnly session cookie)."""
     form, data = await _read_body(request)
     try:
         email, password = _text_field(data, "email"), _text_field(data, "password")
+        otp = _text_field(data, "otp")
     except ImgappError as exc:
         return _failure(request, form, routes.LOGIN, exc, data)
     check = await run_in_threadpool(
@@ -232,6 +246,7 @@ async def login(request: Request, client: ClientDep) -> Response:
         email=email,
         password=password,
         ip=client.ip,
+        otp=otp,
     )
     result = await run_in_threadpool(
         db.call,

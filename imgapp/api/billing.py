@@ -1,4 +1,8 @@
-"""`/api/billing/*`: internal deduct (charge_usage), the user's summary and CSV statement."""
+"""`/api/billing/*`: internal deduct (charge_usage), the user's summary and CSV statement.
+
+Deduct takes the internal secret only (a user's API key never passes); the
+summary and the statement take the session or an API key with `read`.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from imgapp.api.csv_files import csv_text
-from imgapp.api.deps import CurrentUser
+from imgapp.api.deps import ReadCaller
 from imgapp.api.internal import InternalKey
 from imgapp.api.responses import request_lang
 from imgapp.core import db, formatting
@@ -218,7 +222,7 @@ def entry_out(row: LedgerEntry) -> EntryOut:
 
 
 @router.get("/summary", response_model=SummaryOut, responses={401: {"description": "Sign in"}})
-def summary(user: CurrentUser) -> SummaryOut:
+def summary(user: ReadCaller) -> SummaryOut:
     """Balance, recent usage and recent transactions of the signed-in user."""
     found = db.call_read(ledger.summary, user_id=user.user_id)
     invited = db.call(invites.overview, user_id=user.user_id)
@@ -291,7 +295,7 @@ def statement_csv(entries: list[LedgerEntry], zone: tzinfo | None = None) -> str
         401: {"description": "Sign in"},
     },
 )
-def statement(user: CurrentUser, start: str | None = None, end: str | None = None) -> Response:
+def statement(user: ReadCaller, start: str | None = None, end: str | None = None) -> Response:
     """Every ledger entry between `start` and `end` (inclusive dates, YYYY-MM-DD) as CSV.
 
     Dates and times are in the account's time zone (default: the site's).

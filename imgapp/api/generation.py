@@ -1,4 +1,8 @@
-"""`/api/generate-image`: submit, inspect, list and cancel generation tasks (signed-in user)."""
+"""`/api/generate-image`: submit, inspect, list and cancel generation tasks.
+
+For the signed-in session or an API key: `generate` to submit and cancel,
+`read` to look.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from imgapp.api.deps import CurrentUser, SameOrigin
+from imgapp.api.deps import GenerateCaller, ReadCaller
 from imgapp.api.responses import request_lang
 from imgapp.core import db, i18n
 from imgapp.flows import tasks as task_flow
@@ -128,9 +132,8 @@ def _body_object(raw: object) -> dict[str, Any]:
             "content": {"application/json": {"schema": GenerateIn.model_json_schema()}},
         }
     },
-    dependencies=[SameOrigin],
 )
-async def submit(request: Request, user: CurrentUser) -> JSONResponse:
+async def submit(request: Request, user: GenerateCaller) -> JSONResponse:
     """Queue a generation task; its cost is charged now and refunded if it fails or is cancelled."""
     try:
         data = _body_object(await request.json())
@@ -156,7 +159,7 @@ def _snapshots(user_id: int, limit: int) -> list[dict[str, Any]]:
 
 
 @router.get("", response_model=list[TaskOut])
-def recent(request: Request, user: CurrentUser, limit: int = 30) -> list[TaskOut]:
+def recent(request: Request, user: ReadCaller, limit: int = 30) -> list[TaskOut]:
     """The user's latest tasks, newest first (at most 100)."""
     lang = request_lang(request)
     return [task_out(s, lang) for s in _snapshots(user.user_id, max(1, min(limit, 100)))]
@@ -169,7 +172,7 @@ def _one(user_id: int, task_id: int) -> dict[str, Any]:
 
 
 @router.get("/{task_id}", response_model=TaskOut, responses={404: {}})
-def get_task(task_id: int, request: Request, user: CurrentUser) -> TaskOut:
+def get_task(task_id: int, request: Request, user: ReadCaller) -> TaskOut:
     """One of the user's tasks (404 for anyone else's)."""
     return task_out(_one(user.user_id, task_id), request_lang(request))
 
@@ -178,9 +181,8 @@ def get_task(task_id: int, request: Request, user: CurrentUser) -> TaskOut:
     "/cancel",
     response_model=CancelOut,
     responses={404: {"description": "No such task of yours"}, 409: {"description": "Finished"}},
-    dependencies=[SameOrigin],
 )
-async def cancel(body: CancelIn, user: CurrentUser) -> CancelOut:
+async def cancel(body: CancelIn, user: GenerateCaller) -> CancelOut:
     """Cancel a queued or running task; its cost comes back once."""
     cancelled = await run_in_threadpool(
         task_flow.cancel, task_id=body.task_id, user_id=user.user_id

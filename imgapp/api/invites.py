@@ -1,7 +1,10 @@
 """`/api/invites`: the signed-in user's code, link and invitees; binding a code; the manual reward.
 
 `POST /api/invites/reward` is the seed's internal path (the shared secret, as
-for `/api/billing/deduct`); the others act for the signed-in user only.
+for `/api/billing/deduct`); the others act for the signed-in user. An API key
+with `read` may see the overview, but binding takes the session: it is a
+one-time, irreversible choice of who earns from this account's first recharge,
+made by the person at sign-up, and a leaked automation key must not make it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from imgapp.api.deps import ClientDep, CurrentUser, SameOrigin
+from imgapp.api.deps import ClientDep, CurrentUser, ReadCaller, SameOrigin
 from imgapp.api.internal import InternalKey
 from imgapp.api.responses import request_lang
 from imgapp.core import db, i18n, routes
@@ -107,7 +110,7 @@ async def _body(request: Request) -> dict[str, Any]:
 
 
 @router.get("", response_model=InvitesOut, responses={401: {"description": "Sign in"}})
-def overview(user: CurrentUser) -> InvitesOut:
+def overview(user: ReadCaller) -> InvitesOut:
     """The user's invite code and link, the sums, and everyone who signed up with it."""
     return overview_out(db.call(invites.overview, user_id=user.user_id))
 

@@ -5,7 +5,8 @@ after; the gateway call itself holds no database transaction. The webhook
 takes XorPay's form-encoded notification, answers `success` (200) once the
 order is credited or was already, 400 for anything forged, unknown or not
 adding up (audited with the source IP), and 500 only when our own storage
-failed, so that XorPay tries again.
+failed, so that XorPay tries again. The user's routes take the session or
+an API key (`pay` to create and retry, `read` to look).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
-from imgapp.api.deps import ClientDep, CurrentUser, SameOrigin
+from imgapp.api.deps import ClientDep, PayCaller, ReadCaller
 from imgapp.api.responses import request_lang
 from imgapp.core import db
 from imgapp.flows import recharge
@@ -97,10 +98,9 @@ def _gateway_failure(exc: PaymentGatewayFailed, request: Request) -> JSONRespons
         401: {},
         502: {"description": "The gateway refused or did not answer (see `retryable`)"},
     },
-    dependencies=[SameOrigin],
 )
 async def create(
-    body: CreateIn, request: Request, user: CurrentUser, client: ClientDep
+    body: CreateIn, request: Request, user: PayCaller, client: ClientDep
 ) -> JSONResponse:
     """Open a recharge order and get the QR content to pay it."""
     try:
@@ -116,9 +116,8 @@ async def create(
     "/{order_id}/retry",
     response_model=OrderOut,
     responses={404: {}, 502: {"description": "Still no answer, or refused"}},
-    dependencies=[SameOrigin],
 )
-async def retry(order_id: str, request: Request, user: CurrentUser) -> JSONResponse:
+async def retry(order_id: str, request: Request, user: PayCaller) -> JSONResponse:
     """Send an order the gateway did not answer to again (same order id: never paid twice)."""
     try:
         order = await run_in_threadpool(recharge.retry_order, user.user_id, order_id)
@@ -128,13 +127,13 @@ async def retry(order_id: str, request: Request, user: CurrentUser) -> JSONRespo
 
 
 @router.get("/{order_id}", response_model=OrderOut, responses={404: {}})
-def get_order(order_id: str, user: CurrentUser) -> OrderOut:
+def get_order(order_id: str, user: ReadCaller) -> OrderOut:
     """One of the user's orders (404 for anyone else's)."""
     return order_out(db.call_read(payments.get_order, order_id=order_id, user_id=user.user_id))
 
 
 @router.get("", response_model=list[OrderOut])
-def recent(user: CurrentUser, limit: int = 20) -> list[OrderOut]:
+def recent(user: ReadCaller, limit: int = 20) -> list[OrderOut]:
     """The user's latest orders, newest first (at most 100)."""
     found = db.call_read(payments.recent, user_id=user.user_id, limit=max(1, min(limit, 100)))
     return [order_out(o) for o in found]

@@ -6,7 +6,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from imgapp.core.i18n import Lang
-from imgapp.services.errors import describe
+from imgapp.services.errors import TooManyAttempts, describe
 
 
 def request_lang(request: Request) -> Lang:
@@ -21,4 +21,7 @@ def error_response(exc: BaseException, lang: Lang = "en") -> JSONResponse:
     body: dict[str, str] = {"error": public.message, "code": public.code}
     if public.field:
         body["field"] = public.field
-    return JSONResponse(body, status_code=public.status)
+    response = JSONResponse(body, status_code=public.status)
+    if isinstance(exc, TooManyAttempts):  # e.g. re-authentication after too many failures
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response

@@ -2,7 +2,8 @@
 
 Every parameter is checked before anything is read, so a bad one is a 400
 naming it and a CSV either starts whole or not at all. Times are written in
-the report's zone with their offset, plus a UTC column.
+the report's zone with their offset, plus a UTC column. The session or an
+API key with `read`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from imgapp.api.csv_files import csv_download, csv_stream
-from imgapp.api.deps import CurrentUser
+from imgapp.api.deps import ReadCaller
 from imgapp.core import db, formatting
 from imgapp.services import usage
 from imgapp.services.usage import export
@@ -101,7 +102,7 @@ class ReportQuery(BaseModel):
         401: {"description": "Sign in"},
     },
 )
-def report(user: CurrentUser, query: Annotated[ReportQuery, Query()]) -> Any:
+def report(user: ReadCaller, query: Annotated[ReportQuery, Query()]) -> Any:
     """Totals, groups and a page of detail rows; or every row (or group) as a CSV download."""
     window = report_window(user.time_zone, query.start, query.end, query.tz)
     group = usage.check_group(query.group_by)

@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_INTERNAL_API_KEY = "dev-internal-api-key"
 DEV_TASK_PROCESS_SECRET_KEY = "dev-task-process-secret-key"  # noqa: S105
 DEV_SESSION_SECRET = "dev-session-secret-change-me"  # noqa: S105
+DEV_CREDENTIALS_SECRET = "dev-credentials-secret-change-me"  # noqa: S105
 MIN_SECRET_LENGTH = 16
 
 
@@ -52,6 +53,8 @@ class Settings(BaseSettings):
     internal_api_key: SecretStr = SecretStr(DEV_INTERNAL_API_KEY)
     task_process_secret_key: SecretStr = SecretStr(DEV_TASK_PROCESS_SECRET_KEY)
     session_secret: SecretStr = SecretStr(DEV_SESSION_SECRET)
+    # Keys the hashes of personal API keys and 2FA recovery codes at rest.
+    credentials_secret: SecretStr = SecretStr(DEV_CREDENTIALS_SECRET)
 
     credit_price_fen: int = Field(default=10, ge=1, le=100_000)
     imgapp_timezone: str = "Asia/Shanghai"
@@ -175,6 +178,7 @@ _SECRETS = {
     "internal_api_key": DEV_INTERNAL_API_KEY,
     "task_process_secret_key": DEV_TASK_PROCESS_SECRET_KEY,
     "session_secret": DEV_SESSION_SECRET,
+    "credentials_secret": DEV_CREDENTIALS_SECRET,
 }
 
 

@@ -2,12 +2,14 @@
 
 from imgapp.models.audit import AuditLog
 from imgapp.models.billing import BillingAccount, LedgerEntry, LedgerKind, UsageLog
+from imgapp.models.credentials import ApiKey, RecoveryCode
 from imgapp.models.invites import InviteRelation, InviteStatus
 from imgapp.models.payments import PaymentStatus, PaymentTransaction
 from imgapp.models.tasks import Task, TaskImage, TaskStatus
 from imgapp.models.user import User, UserSession
 
 __all__ = [
+    "ApiKey",
     "AuditLog",
     "BillingAccount",
     "InviteRelation",
@@ -16,6 +18,7 @@ __all__ = [
     "LedgerKind",
     "PaymentStatus",
     "PaymentTransaction",
+    "RecoveryCode",
     "Task",
     "TaskImage",
     "TaskStatus",

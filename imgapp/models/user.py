@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Integer
+from sqlalchemy import BigInteger, Column, ForeignKey, Integer
 from sqlmodel import Field, SQLModel
 
 from imgapp.models.base import UTCDateTime, utcnow
@@ -12,6 +12,7 @@ from imgapp.models.base import UTCDateTime, utcnow
 EMAIL_MAX_LENGTH = 254
 DISPLAY_NAME_MAX_LENGTH = 60
 TIME_ZONE_MAX_LENGTH = 64
+TOTP_SECRET_MAX_LENGTH = 64
 
 
 class User(SQLModel, table=True):
@@ -38,6 +39,20 @@ class User(SQLModel, table=True):
     password_changed_at: datetime = Field(
         default_factory=utcnow, sa_type=UTCDateTime, nullable=False
     )
+    # Two-factor sign-in (services/two_factor): the base32 TOTP secret once enabled,
+    # the one being set up (not yet confirmed by a code), and the last 30-second
+    # time step a code was accepted for, so no code works twice.
+    totp_secret: str | None = Field(default=None, max_length=TOTP_SECRET_MAX_LENGTH, nullable=True)
+    totp_pending_secret: str | None = Field(
+        default=None, max_length=TOTP_SECRET_MAX_LENGTH, nullable=True
+    )
+    totp_enabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    totp_last_step: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        """Whether signing in needs a code as well as the password."""
+        return bool(self.totp_secret)
 
 
 class UserSession(SQLModel, table=True):
@@ -61,3 +76,6 @@ class UserSession(SQLModel, table=True):
     last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    # When the person last proved it was them again (password, and code with 2FA):
+    # sensitive actions need this to be recent (services/sessions.REAUTH_FOR).
+    reauth_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)

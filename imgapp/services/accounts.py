@@ -5,13 +5,17 @@ Password hashing costs ~0.1 s, so it never runs inside a write transaction:
 read (`check_sign_in`, which verifies) followed by a write (`finish_sign_in`,
 which records the outcome). `finish_sign_in` returns the error instead of
 raising it, so the failed attempt is committed before the caller raises.
+With two-factor sign-in on, the check also needs a code (`otp`): without one
+it answers `OtpRequired` and records nothing; a wrong one counts as a failed
+sign-in. Re-authentication (`check_reauth` / `finish_reauth`) follows the same
+two halves and the same throttle.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -21,18 +25,22 @@ from imgapp.core.settings import get_settings
 from imgapp.models import AuditLog, User
 from imgapp.models.base import require_id, utcnow
 from imgapp.models.user import DISPLAY_NAME_MAX_LENGTH, EMAIL_MAX_LENGTH
-from imgapp.services import audit, invites, ledger, passwords, sessions, usage
+from imgapp.services import audit, invites, ledger, passwords, sessions, two_factor, usage
 from imgapp.services.audit import Action
 from imgapp.services.errors import (
     EmailTaken,
     ImgappError,
     InvalidCredentials,
+    InvalidOtp,
     NotFound,
+    OtpRequired,
+    SignInOtpInvalid,
     TooManyAttempts,
     TooManySignups,
     ValidationFailed,
     WrongPassword,
 )
+from imgapp.services.two_factor import CodeProof
 
 # Deliberately simple: one @, a dot in the domain, no spaces. Delivery proves the rest.
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -141,6 +149,7 @@ class SignInCheck:
     user_id: int | None
     error: ImgappError | None
     rehash: str | None = None
+    proof: CodeProof | None = None  # what the 2FA code matched, to be used up when finishing
 
 
 def _throttle(session: Session, *, email: str, ip: str) -> TooManyAttempts | None:
@@ -160,8 +169,28 @@ def _throttle(session: Session, *, email: str, ip: str) -> TooManyAttempts | Non
     return None
 
 
-def check_sign_in(session: Session, *, email: str, password: str, ip: str) -> SignInCheck:
-    """Validate, apply the throttle, verify the password. Reads only."""
+def _second_factor(
+    session: Session, *, user: User, otp: str | None, now: datetime | None
+) -> tuple[ImgappError | None, CodeProof | None]:
+    """(error, proof) of the sign-in code: nothing is needed without 2FA."""
+    if not user.two_factor_enabled:
+        return None, None
+    if not (otp or "").strip():
+        return OtpRequired(), None
+    proof = two_factor.check_code(session, user=user, code=otp, now=now)
+    return (SignInOtpInvalid(), None) if proof is None else (None, proof)
+
+
+def check_sign_in(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    ip: str,
+    otp: str | None = None,
+    now: datetime | None = None,
+) -> SignInCheck:
+    """Validate, apply the throttle, verify the password (and the 2FA code). Reads only."""
     try:
         clean = normalize_email(email)
     except ValidationFailed as exc:
@@ -175,10 +204,13 @@ def check_sign_in(session: Session, *, email: str, password: str, ip: str) -> Si
     ok = passwords.verify_password(password, user.password_hash if user else None)
     if not ok or user is None or not user.is_active:
         return SignInCheck(email=clean, user_id=None, error=InvalidCredentials())
+    error, proof = _second_factor(session, user=user, otp=otp, now=now)
+    if error is not None:
+        return SignInCheck(email=clean, user_id=user.id, error=error)
     rehash = (
         passwords.hash_password(password) if passwords.needs_rehash(user.password_hash) else None
     )
-    return SignInCheck(email=clean, user_id=user.id, error=None, rehash=rehash)
+    return SignInCheck(email=clean, user_id=user.id, error=None, rehash=rehash, proof=proof)
 
 
 @dataclass(frozen=True)
@@ -199,10 +231,23 @@ def finish_sign_in(
             audit.record(session, action=Action.LOGIN_THROTTLED, target=check.email, ip=ip)
         elif isinstance(check.error, InvalidCredentials):
             audit.record(session, action=Action.LOGIN_FAILED, target=check.email, ip=ip)
+        elif isinstance(check.error, InvalidOtp) and check.user_id is not None:
+            two_factor.record_failure(
+                session, user_id=check.user_id, during="sign_in", ip=ip, throttled_as=check.email
+            )
         return SignInResult(user=None, token=None, error=check.error)
     user = session.get(User, check.user_id)
     if user is None or not user.is_active:
         return SignInResult(user=None, token=None, error=InvalidCredentials())
+    if user.two_factor_enabled and check.proof is None:  # turned on since the check
+        return SignInResult(user=None, token=None, error=OtpRequired())
+    if check.proof is not None and not two_factor.consume(
+        session, user_id=require_id(user.id), proof=check.proof, ip=ip
+    ):  # the same code was used a moment ago
+        two_factor.record_failure(
+            session, user_id=require_id(user.id), during="sign_in", ip=ip, throttled_as=user.email
+        )
+        return SignInResult(user=None, token=None, error=SignInOtpInvalid())
     if check.rehash:
         user.password_hash = check.rehash
         session.add(user)
@@ -232,6 +277,107 @@ def user_by_email(session: Session, *, email: str) -> User:
     if user is None:
         raise NotFound
     return user
+
+
+@dataclass(frozen=True)
+class ReauthCheck:
+    """What the read-only half of a re-authentication found."""
+
+    user_id: int
+    email: str
+    error: ImgappError | None
+    proof: CodeProof | None = None
+
+
+def check_reauth(
+    session: Session,
+    *,
+    user_id: int,
+    password: str,
+    code: str | None = None,
+    ip: str = "",
+    now: datetime | None = None,
+) -> ReauthCheck:
+    """Throttle, then verify the password and, with 2FA on, the code. Reads only (slow hash)."""
+    user = get_user(session, user_id=user_id)
+
+    def found(error: ImgappError | None, proof: CodeProof | None = None) -> ReauthCheck:
+        return ReauthCheck(user_id=user_id, email=user.email, error=error, proof=proof)
+
+    if throttled := _throttle(session, email=user.email, ip=ip):
+        return found(throttled)
+    if not password:
+        required = ValidationFailed("password_required", "Enter your password.", field="password")
+        return found(required)
+    if not passwords.verify_password(password, user.password_hash):
+        return found(WrongPassword())
+    if not user.two_factor_enabled:
+        return found(None)
+    if not (code or "").strip():
+        return found(OtpRequired())
+    proof = two_factor.check_code(session, user=user, code=code, now=now)
+    return found(None if proof else InvalidOtp(), proof)
+
+
+@dataclass(frozen=True)
+class ReauthResult:
+    """Until when the session is re-authenticated, or the error to show."""
+
+    until: datetime | None
+    error: ImgappError | None
+
+
+def finish_reauth(
+    session: Session,
+    *,
+    check: ReauthCheck,
+    session_id: int,
+    ip: str = "",
+    now: datetime | None = None,
+) -> ReauthResult:
+    """Record the attempt; on success mark the session. Never raises the attempt's error.
+
+    A wrong password or code counts as a failed sign-in of the account (the
+    same throttle), so a stolen session cannot be used to guess them.
+    """
+    error = check.error
+    if isinstance(error, TooManyAttempts):
+        audit.record(session, action=Action.LOGIN_THROTTLED, target=check.email, ip=ip)
+    elif isinstance(error, WrongPassword):
+        audit.record(
+            session,
+            action=Action.LOGIN_FAILED,
+            target=check.email,
+            ip=ip,
+            details={"during": "reauth"},
+        )
+    elif isinstance(error, InvalidOtp):
+        two_factor.record_failure(
+            session, user_id=check.user_id, during="reauth", ip=ip, throttled_as=check.email
+        )
+    if error is not None:
+        return ReauthResult(until=None, error=error)
+    user = get_user(session, user_id=check.user_id)
+    if user.two_factor_enabled and check.proof is None:  # turned on since the check
+        return ReauthResult(until=None, error=OtpRequired())
+    if check.proof is not None and not two_factor.consume(
+        session, user_id=check.user_id, proof=check.proof, ip=ip, now=now
+    ):
+        two_factor.record_failure(
+            session, user_id=check.user_id, during="reauth", ip=ip, throttled_as=check.email
+        )
+        return ReauthResult(until=None, error=InvalidOtp())
+    until = sessions.mark_reauthenticated(
+        session, user_id=check.user_id, session_id=session_id, now=now
+    )
+    audit.record(
+        session,
+        action=Action.REAUTHENTICATED,
+        actor_user_id=check.user_id,
+        ip=ip,
+        details={"session_id": session_id},
+    )
+    return ReauthResult(until=until, error=None)
 
 
 def check_password(session: Session, *, user_id: int, password: str) -> None:
@@ -274,8 +420,11 @@ def set_time_zone(session: Session, *, user_id: int, time_zone: str, ip: str = "
     return user
 
 
-def change_email(session: Session, *, user_id: int, new_email: str, ip: str = "") -> User:
-    """Move the account to another address (the caller has checked the password)."""
+def change_email(
+    session: Session, *, user_id: int, session_id: int, new_email: str, ip: str = ""
+) -> User:
+    """Move the account to another address; the session must have re-authenticated just now."""
+    sessions.require_reauth(session, session_id, user_id=user_id)
     user = get_user(session, user_id=user_id)
     clean = normalize_email(new_email)
     if clean == user.email:

@@ -7,16 +7,27 @@ ImgappError
  │    ├── EmailTaken
  │    ├── IdempotencyConflict   a key reused for a different movement
  │    ├── TaskFinished          cancel after the end
- │    └── RefundExceedsCharge
+ │    ├── RefundExceedsCharge
+ │    ├── TwoFactorAlreadyOn    setting up two-factor sign-in twice
+ │    └── TwoFactorOff          turning off (or regenerating codes of) what is not on
  ├── InsufficientCredits       carries `balance` and `needed`
  ├── AuthError
  │    ├── InvalidCredentials
  │    ├── WrongPassword      the current password, asked again before a sensitive change
  │    ├── NotSignedIn
  │    ├── BadInternalKey     an internal API call without the shared secret
- │    └── TooManyAttempts    carries `retry_after` seconds
+ │    ├── TooManyAttempts    carries `retry_after` seconds
+ │    ├── OtpRequired        the password was right; two-factor sign-in needs a code too
+ │    ├── InvalidOtp         a wrong, reused or stale 2FA or recovery code (400)
+ │    │    └── SignInOtpInvalid   the same at sign-in (401)
+ │    ├── ApiKeyInvalid      an unknown `Authorization: Bearer` key
+ │    │    ├── ApiKeyRevoked
+ │    │    └── ApiKeyExpired
+ │    └── ApiKeyNotAccepted  a key where only a signed-in session will do
  ├── PermissionDenied
- │    └── CrossSiteRequest  a browser form or script on another site
+ │    ├── CrossSiteRequest  a browser form or script on another site
+ │    ├── ReauthRequired    a sensitive action without a recent re-authentication
+ │    └── ScopeMissing      an API key without the scope the route needs
  └── PaymentGatewayFailed    the payment provider refused the order or did not answer
 """
 
@@ -126,6 +137,48 @@ class TooManySignups(TooManyAttempts):
     code = "too_many_signups"
 
 
+class OtpRequired(AuthError):
+    """Enter the 6-digit code from your authenticator app, or one of your recovery codes."""
+
+    code = "otp_required"
+
+
+class InvalidOtp(AuthError):
+    """That code is not right. Use the current code from your app, or an unused recovery code."""
+
+    code = "otp_invalid"
+
+
+class SignInOtpInvalid(InvalidOtp):
+    """That code is not right. Use the current code from your app, or an unused recovery code."""
+
+    code = "otp_invalid"
+
+
+class ApiKeyInvalid(AuthError):
+    """This API key is not valid."""
+
+    code = "api_key_invalid"
+
+
+class ApiKeyRevoked(ApiKeyInvalid):
+    """This API key has been revoked."""
+
+    code = "api_key_revoked"
+
+
+class ApiKeyExpired(ApiKeyInvalid):
+    """This API key has expired."""
+
+    code = "api_key_expired"
+
+
+class ApiKeyNotAccepted(AuthError):
+    """API keys cannot be used here. Sign in with your password instead."""
+
+    code = "api_key_not_accepted"
+
+
 class PermissionDenied(ImgappError):
     """You are not allowed to do that."""
 
@@ -136,6 +189,35 @@ class CrossSiteRequest(PermissionDenied):
     """This request came from another site and was refused."""
 
     code = "cross_site"
+
+
+class ReauthRequired(PermissionDenied):
+    """Confirm your password (and your 2FA code) again to do this."""
+
+    code = "reauth_required"
+
+
+class ScopeMissing(PermissionDenied):
+    """This API key does not have the scope this needs."""
+
+    code = "scope_missing"
+
+    def __init__(self, scope: str) -> None:
+        """`scope` is the one the route needs."""
+        super().__init__(f"This API key does not have the `{scope}` scope.", scope=scope)
+        self.scope = scope
+
+
+class TwoFactorAlreadyOn(Conflict):
+    """Two-factor sign-in is already on."""
+
+    code = "two_factor_on"
+
+
+class TwoFactorOff(Conflict):
+    """Two-factor sign-in is not on."""
+
+    code = "two_factor_off"
 
 
 class IdempotencyConflict(Conflict):
@@ -212,8 +294,17 @@ STATUS: dict[type[ImgappError], int] = {
     NotSignedIn: 401,
     BadInternalKey: 401,
     TooManyAttempts: 429,
+    OtpRequired: 401,
+    InvalidOtp: 400,
+    SignInOtpInvalid: 401,
+    ApiKeyInvalid: 401,
+    ApiKeyNotAccepted: 401,
     PermissionDenied: 403,
     CrossSiteRequest: 403,
+    ReauthRequired: 403,
+    ScopeMissing: 403,
+    TwoFactorAlreadyOn: 409,
+    TwoFactorOff: 409,
 }
 
 

@@ -1,9 +1,13 @@
-"""Password policy and hashing (passlib, argon2)."""
+"""Password policy and hashing (passlib, argon2); keyed hashes of the other secrets we issue."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from passlib.context import CryptContext
 
+from imgapp.core.settings import get_settings
 from imgapp.services.errors import ValidationFailed
 
 MIN_PASSWORD_LENGTH = 8
@@ -57,3 +61,13 @@ def verify_password(password: str, password_hash: str | None) -> bool:
 def needs_rehash(password_hash: str) -> bool:
     """Whether the hash was made with weaker parameters than today's."""
     return _context.needs_update(password_hash)
+
+
+def credential_hash(value: str, *, purpose: str) -> str:
+    """HMAC-SHA256(CREDENTIALS_SECRET, purpose:value): how API keys and recovery codes are stored.
+
+    These secrets are long and random, so a fast keyed hash is enough (and lets
+    the database find them by hash); `purpose` keeps one kind from matching another.
+    """
+    key = get_settings().credentials_secret.get_secret_value().encode()
+    return hmac.new(key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()

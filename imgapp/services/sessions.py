@@ -21,12 +21,14 @@ from imgapp.models import User, UserSession
 from imgapp.models.base import require_id, utcnow
 from imgapp.services import audit
 from imgapp.services.audit import Action
-from imgapp.services.errors import NotFound
+from imgapp.services.errors import NotFound, NotSignedIn, ReauthRequired
 
 COOKIE_NAME = "imgapp_session"
 _TOKEN_BYTES = 32
 # last_seen_at is rewritten at most this often per session, not on every request.
 TOUCH_INTERVAL = timedelta(seconds=60)
+# How long a re-authentication (password, and code with 2FA) opens sensitive actions.
+REAUTH_FOR = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -188,3 +190,53 @@ def revoke_others(session: Session, *, user_id: int, keep_session_id: int) -> in
         .values(revoked_at=utcnow())
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def mark_reauthenticated(
+    session: Session, *, user_id: int, session_id: int, now: datetime | None = None
+) -> datetime:
+    """Record that the person just proved it was them on this session; returns until when."""
+    at = now or utcnow()
+    result = session.execute(
+        update(UserSession)
+        .where(
+            col(UserSession.id) == session_id,
+            col(UserSession.user_id) == user_id,
+            col(UserSession.revoked_at).is_(None),
+        )
+        .values(reauth_at=at)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise NotSignedIn
+    return at + REAUTH_FOR
+
+
+def reauth_until(
+    session: Session, session_id: int, *, user_id: int | None = None, now: datetime | None = None
+) -> datetime | None:
+    """Until when the session counts as re-authenticated, or None if it does not now."""
+    query = select(UserSession.reauth_at).where(
+        UserSession.id == session_id, col(UserSession.revoked_at).is_(None)
+    )
+    if user_id is not None:
+        query = query.where(UserSession.user_id == user_id)
+    at = session.exec(query).first()
+    if at is None:
+        return None
+    until = at + REAUTH_FOR
+    return until if until > (now or utcnow()) else None
+
+
+def reauthenticated(
+    session: Session, session_id: int, *, user_id: int | None = None, now: datetime | None = None
+) -> bool:
+    """Whether the session re-authenticated within the last REAUTH_FOR."""
+    return reauth_until(session, session_id, user_id=user_id, now=now) is not None
+
+
+def require_reauth(
+    session: Session, session_id: int, *, user_id: int | None = None, now: datetime | None = None
+) -> None:
+    """Raise `ReauthRequired` unless the session re-authenticated within the last REAUTH_FOR."""
+    if not reauthenticated(session, session_id, user_id=user_id, now=now):
+        raise ReauthRequired

@@ -13,6 +13,7 @@ import reflex as rx
 
 from imgapp.core import db, formatting, i18n
 from imgapp.core.settings import get_settings
+from imgapp.flows import security
 from imgapp.services import accounts, ledger, passwords, usage
 from imgapp.services.errors import ImgappError, describe
 from imgapp.state.app import AppState
@@ -115,14 +116,26 @@ class AccountState(AppState):
 
     @rx.event
     async def change_email(self, form: dict[str, Any]) -> None:
-        """Move the account to a new address after the current password is confirmed."""
+        """Move the account to a new address once this session re-authenticates.
+
+        The current password re-authenticates the session (with 2FA on, the
+        form's `code` too), which `accounts.change_email` requires.
+        """
         self.email_ok, self.email_error = False, ""
         try:
-            await self._confirm_password(form)
+            await asyncio.to_thread(
+                security.reauthenticate,
+                user_id=self.user_id,
+                session_id=self.session_id,
+                password=str(form.get("current_password", "")),
+                code=str(form.get("code", "")) or None,
+                ip=self.client_ip(),
+            )
             user = await asyncio.to_thread(
                 db.call,
                 accounts.change_email,
                 user_id=self.user_id,
+                session_id=self.session_id,
                 new_email=str(form.get("new_email", "")),
                 ip=self.client_ip(),
             )

@@ -20,6 +20,7 @@ PRODUCTION_READY = {
     "IMGAPP_ENV": "production",
     "SITE_URL": "https://img.example.com",
     "SESSION_SECRET": "s" * 40,
+    "CREDENTIALS_SECRET": "c" * 40,
     "INTERNAL_API_KEY": "i" * 40,
     "TASK_PROCESS_SECRET_KEY": "t" * 40,
     "XORPAY_AID": "12345",
@@ -68,6 +69,12 @@ def test_check_env_reports_insecure_defaults_in_development(configure):
 def test_production_refuses_a_default_secret_and_names_it(configure):
     configure(**{**PRODUCTION_READY, "SESSION_SECRET": "dev-session-secret-change-me"})
     with pytest.raises(UnsafeProductionSettingsError, match="SESSION_SECRET"):
+        assert_startable(get_settings())
+
+
+def test_production_refuses_the_default_credentials_secret(configure):
+    configure(**{**PRODUCTION_READY, "CREDENTIALS_SECRET": "dev-credentials-secret-change-me"})
+    with pytest.raises(UnsafeProductionSettingsError, match="CREDENTIALS_SECRET"):
         assert_startable(get_settings())
 
 
