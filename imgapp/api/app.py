@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from imgapp.api import (
+    audit,
     auth,
     billing,
     generation,
@@ -21,6 +22,7 @@ from imgapp.api import (
     images,
     invites,
     payments,
+    sessions,
     task_processing,
     usage,
 )
@@ -73,7 +75,9 @@ def create_api() -> FastAPI:
     api.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     api.add_exception_handler(Exception, _unexpected_error)
     api.include_router(health.router)
+    api.include_router(sessions.router)  # before auth: /api/auth/sessions is more specific
     api.include_router(auth.router)
+    api.include_router(audit.router)
     api.include_router(billing.router)
     api.include_router(generation.router)
     api.include_router(images.router)

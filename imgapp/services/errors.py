@@ -17,6 +17,7 @@ ImgappError
  │    └── TooManyAttempts    carries `retry_after` seconds
  ├── PermissionDenied
  │    └── CrossSiteRequest  a browser form or script on another site
+ ├── BodyTooLarge           a request body over MAX_BODY_BYTES
  └── PaymentGatewayFailed    the payment provider refused the order or did not answer
 """
 
@@ -138,6 +139,16 @@ class CrossSiteRequest(PermissionDenied):
     code = "cross_site"
 
 
+class BodyTooLarge(ImgappError):
+    """The request is too large."""
+
+    code = "body_too_large"
+
+    def __init__(self, *, limit_kb: int) -> None:
+        """`limit_kb` is the most the request may carry, in KiB."""
+        super().__init__(None, limit_kb=limit_kb)
+
+
 class IdempotencyConflict(Conflict):
     """This idempotency key was already used for a different operation."""
 
@@ -214,6 +225,7 @@ STATUS: dict[type[ImgappError], int] = {
     TooManyAttempts: 429,
     PermissionDenied: 403,
     CrossSiteRequest: 403,
+    BodyTooLarge: 413,
 }
 
 
