@@ -3,8 +3,11 @@
 import logging
 
 import reflex as rx
+from reflex import constants
+from reflex.utils.prerequisites import get_web_dir
 
 from imgapp import pages  # noqa: F401 - importing registers every page
+from imgapp.api import hardening
 from imgapp.api.app import app as api
 from imgapp.core.settings import assert_startable, get_settings
 from imgapp.live import bridge as live
@@ -22,6 +25,9 @@ def _backend_error(exception: Exception) -> rx.event.EventSpec:
     zh, en = describe(exception, "zh").message, describe(exception, "en").message
     return rx.toast.error(f"{zh} / {en}" if zh != en else en)
 
+
+# The built pages' inline scripts are allowed by hash in the Content-Security-Policy.
+hardening.serve_pages_from((get_web_dir() / constants.Dirs.STATIC).resolve())
 
 app = rx.App(
     api_transformer=api,

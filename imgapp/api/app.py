@@ -12,8 +12,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
 
 from imgapp.api import (
+    audit,
     auth,
     billing,
     generation,
@@ -23,9 +25,11 @@ from imgapp.api import (
     keys,
     payments,
     security,
+    sessions,
     task_processing,
     usage,
 )
+from imgapp.api.hardening import BodyLimit, SecurityHeaders
 from imgapp.api.responses import error_response, request_lang
 from imgapp.gateways import xorpay_sandbox as sandbox_gateway
 from imgapp.services.errors import ImgappError
@@ -61,9 +65,17 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc, request_lang(request))
 
 
+class _Api(FastAPI):
+    """FastAPI with `SecurityHeaders` outside everything, the 500 answer included."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """Starlette's stack (errors outermost), wrapped once more."""
+        return SecurityHeaders(super().build_middleware_stack())
+
+
 def create_api() -> FastAPI:
-    """Build the API application with its routers and JSON error handling."""
-    api = FastAPI(
+    """Build the API application with its routers, JSON errors, size limit, security headers."""
+    api = _Api(
         title="imgapp API",
         version="1.0",
         docs_url="/api/docs",
@@ -74,10 +86,13 @@ def create_api() -> FastAPI:
     api.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     api.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     api.add_exception_handler(Exception, _unexpected_error)
+    api.add_middleware(BodyLimit)
     api.include_router(health.router)
+    api.include_router(sessions.router)  # before auth: /api/auth/sessions is more specific
     api.include_router(auth.router)
     api.include_router(security.router)
     api.include_router(keys.router)
+    api.include_router(audit.router)
     api.include_router(billing.router)
     api.include_router(generation.router)
     api.include_router(images.router)

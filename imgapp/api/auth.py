@@ -26,6 +26,7 @@ from imgapp.api.responses import error_response, request_lang
 from imgapp.core import db, routes
 from imgapp.core.settings import get_settings
 from imgapp.flows import accounts as account_flow
+from imgapp.flows import sessions as session_flow
 from imgapp.models import User
 from imgapp.services import accounts, sessions
 from imgapp.services.errors import ImgappError, TooManyAttempts, ValidationFailed, describe
@@ -257,6 +258,7 @@ async def login(request: Request, client: ClientDep) -> Response:
     )
     if result.error is not None or result.user is None or result.token is None:
         return _failure(request, form, routes.LOGIN, result.error or ImgappError(), data)
+    await run_in_threadpool(session_flow.after_sign_in, token=result.token)  # new device? tell
     return _signed_in(form, data, result.user, result.token, status=200)
 
 

@@ -110,6 +110,7 @@ def key_or_user(scope: str, *, writes: bool = False) -> Any:
             require_same_origin(request)
         return await _current_user(request)
 
+    caller.checks_origin = writes  # type: ignore[attr-defined] - read by the hardening test
     resolved: Callable[[Request], Awaitable[Caller]] = caller
     return Depends(resolved)
 
@@ -123,11 +124,15 @@ def require_same_origin(request: Request) -> None:
     """Refuse state-changing requests a browser sends from another site.
 
     SameSite=Lax already keeps our cookie off cross-site POSTs; this also stops
-    a foreign page from signing a visitor into an account of its choosing.
-    Scripts that send no `Origin` are unaffected.
+    a foreign page from signing a visitor into an account of its choosing. A
+    request that carries the session cookie must name its `Origin` (browsers
+    send it with every POST, PUT, PATCH and DELETE); a script without the
+    cookie (signing in, a bearer key) may leave it out.
     """
     origin = request.headers.get("origin")
     if not origin:
+        if session_token(request) is not None:
+            raise CrossSiteRequest
         return
     allowed = {
         get_settings().site_origin,

@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     login_max_failures_per_ip: int = Field(default=20, ge=1)
     login_failure_window_minutes: int = Field(default=15, ge=1)
     trust_proxy_headers: bool = False
+    # Largest request body accepted (413 above it); the payment webhook takes at most 64 KiB.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=1_073_741_824)
 
     image_provider: Literal["local", "openai"] = "local"
     openai_api_key: SecretStr | None = None

@@ -227,10 +227,12 @@ def finish_sign_in(
 ) -> SignInResult:
     """Record the attempt; on success open a session. Never raises the sign-in error."""
     if check.error is not None:
-        if isinstance(check.error, TooManyAttempts):
-            audit.record(session, action=Action.LOGIN_THROTTLED, target=check.email, ip=ip)
-        elif isinstance(check.error, InvalidCredentials):
-            audit.record(session, action=Action.LOGIN_FAILED, target=check.email, ip=ip)
+        failed = {TooManyAttempts: Action.LOGIN_THROTTLED, InvalidCredentials: Action.LOGIN_FAILED}
+        action = next((a for cls, a in failed.items() if isinstance(check.error, cls)), None)
+        if action is not None:
+            # The account's own log shows attempts on it (the throttle counts by email and IP).
+            owner = session.exec(select(User.id).where(User.email == check.email)).first()
+            audit.record(session, action=action, actor_user_id=owner, target=check.email, ip=ip)
         elif isinstance(check.error, InvalidOtp) and check.user_id is not None:
             two_factor.record_failure(
                 session, user_id=check.user_id, during="sign_in", ip=ip, throttled_as=check.email
@@ -469,6 +471,6 @@ def change_password(
         action=Action.PASSWORD_CHANGED,
         actor_user_id=user_id,
         ip=ip,
-        details={"other_sessions_ended": ended},
+        details={"other_sessions_ended": ended, "session_id": keep_session_id},
     )
     return ended

@@ -22,6 +22,8 @@ class Action(StrEnum):
     LOGIN_THROTTLED = "login_throttled"
     LOGOUT = "logout"
     SESSION_REVOKED = "session_revoked"
+    OTHER_SESSIONS_REVOKED = "other_sessions_revoked"
+    NEW_DEVICE_SIGN_IN = "new_device_sign_in"
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an action name
     PROFILE_UPDATED = "profile_updated"
     EMAIL_CHANGED = "email_changed"

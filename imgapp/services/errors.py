@@ -28,6 +28,7 @@ ImgappError
  │    ├── CrossSiteRequest  a browser form or script on another site
  │    ├── ReauthRequired    a sensitive action without a recent re-authentication
  │    └── ScopeMissing      an API key without the scope the route needs
+ ├── BodyTooLarge           a request body over MAX_BODY_BYTES
  └── PaymentGatewayFailed    the payment provider refused the order or did not answer
 """
 
@@ -220,6 +221,16 @@ class TwoFactorOff(Conflict):
     code = "two_factor_off"
 
 
+class BodyTooLarge(ImgappError):
+    """The request is too large."""
+
+    code = "body_too_large"
+
+    def __init__(self, *, limit_kb: int) -> None:
+        """`limit_kb` is the most the request may carry, in KiB."""
+        super().__init__(None, limit_kb=limit_kb)
+
+
 class IdempotencyConflict(Conflict):
     """This idempotency key was already used for a different operation."""
 
@@ -305,6 +316,7 @@ STATUS: dict[type[ImgappError], int] = {
     ScopeMissing: 403,
     TwoFactorAlreadyOn: 409,
     TwoFactorOff: 409,
+    BodyTooLarge: 413,
 }
 
 

@@ -141,24 +141,37 @@ def revoke_token(session: Session, *, token: str | None, ip: str = "") -> bool:
         actor_user_id=row.user_id,
         target=str(row.id),
         ip=ip,
+        details={"session_id": row.id},
     )
     return True
 
 
-def revoke(session: Session, *, user_id: int, session_id: int, ip: str = "") -> UserSession:
-    """Revoke one of the user's own sessions; another user's id is `NotFound`."""
+def revoke(
+    session: Session,
+    *,
+    user_id: int,
+    session_id: int,
+    ip: str = "",
+    acting_session_id: int | None = None,
+) -> UserSession:
+    """Revoke one of the user's own sessions; another user's id is `NotFound`.
+
+    `acting_session_id` is the session that asked (the audit log shows its device).
+    """
     row = session.get(UserSession, session_id)
     if row is None or row.user_id != user_id:
         raise NotFound
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         session.add(row)
+        details = {"session_id": acting_session_id} if acting_session_id else None
         audit.record(
             session,
             action=Action.SESSION_REVOKED,
             actor_user_id=user_id,
             target=str(session_id),
             ip=ip,
+            details=details,
         )
     session.flush()
     return row
@@ -178,8 +191,8 @@ def list_active(session: Session, *, user_id: int) -> list[UserSession]:
     return list(session.exec(query).all())
 
 
-def revoke_others(session: Session, *, user_id: int, keep_session_id: int) -> int:
-    """Revoke every live session of the user except one; returns how many ended."""
+def end_others(session: Session, *, user_id: int, keep_session_id: int) -> list[int]:
+    """Revoke every live session of the user except one; the ids of those that ended."""
     result = session.execute(
         update(UserSession)
         .where(
@@ -188,8 +201,30 @@ def revoke_others(session: Session, *, user_id: int, keep_session_id: int) -> in
             col(UserSession.revoked_at).is_(None),
         )
         .values(revoked_at=utcnow())
+        .returning(UserSession.id)  # type: ignore[arg-type]
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return sorted(int(found) for found in result.scalars())
+
+
+def revoke_others(session: Session, *, user_id: int, keep_session_id: int) -> int:
+    """Revoke every live session of the user except one; returns how many ended."""
+    return len(end_others(session, user_id=user_id, keep_session_id=keep_session_id))
+
+
+def sign_out_others(
+    session: Session, *, user_id: int, keep_session_id: int, ip: str = ""
+) -> list[int]:
+    """The person's "sign out everywhere else": `end_others`, audited; the ended ids."""
+    ended = end_others(session, user_id=user_id, keep_session_id=keep_session_id)
+    audit.record(
+        session,
+        action=Action.OTHER_SESSIONS_REVOKED,
+        actor_user_id=user_id,
+        target=str(keep_session_id),
+        ip=ip,
+        details={"session_id": keep_session_id, "revoked": ended, "count": len(ended)},
+    )
+    return ended
 
 
 def mark_reauthenticated(

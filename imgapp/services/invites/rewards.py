@@ -195,9 +195,9 @@ def review(session: Session, *, invitee_id: int, approve: bool, reason: str = ""
         audit.record(
             session,
             action=Action.INVITE_RELEASED,
-            actor_user_id=None,
+            actor_user_id=relation.inviter_id,  # whose log shows it; an operator decided
             target=str(invitee_id),
-            details={"was": relation.status_reason},
+            details={"was": relation.status_reason, "by": "operator"},
         )
         return _grant(session, relation, via="review")
     relation.status = InviteStatus.REJECTED.value
@@ -207,8 +207,8 @@ def review(session: Session, *, invitee_id: int, approve: bool, reason: str = ""
     audit.record(
         session,
         action=Action.INVITE_REJECTED,
-        actor_user_id=None,
+        actor_user_id=relation.inviter_id,  # whose log shows it; an operator decided
         target=str(invitee_id),
-        details={"reason": relation.status_reason},
+        details={"reason": relation.status_reason, "by": "operator"},
     )
     return _outcome(relation, None)

@@ -56,6 +56,11 @@ def zone_of(name: str | None, *, field_name: str = "tz") -> ZoneInfo:
     return check_zone(name, field_name=field_name)
 
 
+def check_day(value: object, name: str) -> date:
+    """A local date `YYYY-MM-DD`, or `ValidationFailed` naming the field `name`."""
+    return _day(value, name)
+
+
 def _day(value: object, name: str) -> date:
     try:
         if isinstance(value, str) and len(value.strip()) == 10:  # noqa: PLR2004 - YYYY-MM-DD

@@ -1,0 +1,242 @@
+"""Two pure ASGI middlewares: security headers on every answer, and a request size limit.
+
+Both wrap the whole application `create_api` builds, and with `make run`
+(one port) that includes the UI: Reflex mounts its backend and the built
+pages inside this app (`api_transformer`), so pages, `/_event` and `/api`
+all pass through here.
+
+`SecurityHeaders` adds `X-Content-Type-Options`, `Referrer-Policy`,
+`X-Frame-Options`, HSTS when `SITE_URL` is https, and a Content-Security-Policy.
+Pages get one that allows what the built Reflex frontend needs and nothing
+else: its own scripts, its inline scripts by hash (read from the built HTML),
+`eval` (Reflex runs toasts and scripts the backend sends through it), inline
+styles (Radix and emotion), data:/blob: images (QR codes, downloads) and the
+websocket to `SITE_URL`. `/api/docs` gets the Swagger UI's CDN.
+
+`BodyLimit` answers 413 with the usual error JSON when a request declares a
+`Content-Length` over the limit, before the app sees it, or when a streamed
+body grows past it (then whatever the app started to answer is dropped).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from imgapp.api.responses import error_response
+from imgapp.core.settings import get_settings
+from imgapp.services.errors import BodyTooLarge
+
+WEBHOOK_PATH = "/api/payments/webhook"
+WEBHOOK_MAX_BODY_BYTES = 64 * 1024  # XorPay's notification is a short form
+HSTS = "max-age=63072000"
+DOCS_PATHS = ("/api/docs", "/docs/oauth2-redirect")
+_SWAGGER_CDN = "https://cdn.jsdelivr.net"
+_INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL)
+
+_pages_dir: Path | None = None
+_hash_lock = threading.Lock()
+_hash_cache: tuple[tuple[tuple[str, float], ...], tuple[str, ...]] = ((), ())
+
+
+def serve_pages_from(directory: Path | None) -> None:
+    """Where the built pages are (their inline scripts are allowed by hash)."""
+    global _pages_dir  # noqa: PLW0603 - set once by the app at start-up
+    _pages_dir = directory
+
+
+def _html_files(directory: Path) -> list[Path]:
+    return sorted(directory.rglob("*.html")) if directory.is_dir() else []
+
+
+def inline_script_hashes(directory: Path | None = None) -> tuple[str, ...]:
+    """CSP sources (`'sha256-...'`) for every inline script of the built pages.
+
+    Re-read when a page file changes (a rebuild), otherwise answered from memory.
+    """
+    global _hash_cache  # noqa: PLW0603 - a cache of files on disk
+    found = directory or _pages_dir
+    if found is None:
+        return ()
+    files = _html_files(found)
+    stamp = tuple((str(p), p.stat().st_mtime) for p in files)
+    with _hash_lock:
+        if stamp == _hash_cache[0]:
+            return _hash_cache[1]
+        hashes: set[str] = set()
+        for path in files:
+            for body in _INLINE_SCRIPT.findall(path.read_bytes()):
+                if body.strip():
+                    digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
+                    hashes.add(f"'sha256-{digest}'")
+        _hash_cache = (stamp, tuple(sorted(hashes)))
+        return _hash_cache[1]
+
+
+def _websocket_origin(site_url: str) -> str:
+    parts = urlsplit(site_url)
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    return f"{scheme}://{parts.netloc}"
+
+
+def page_policy() -> str:
+    """The Content-Security-Policy of pages (and of every other answer)."""
+    scripts = " ".join(("'self'", "'unsafe-eval'", *inline_script_hashes()))
+    return "; ".join(
+        (
+            "default-src 'self'",
+            f"script-src {scripts}",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data: blob:",
+            "font-src 'self' data:",
+            f"connect-src 'self' {_websocket_origin(get_settings().site_url)}",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    )
+
+
+def docs_policy() -> str:
+    """The Swagger UI at `/api/docs` loads its script and styles from a CDN."""
+    return "; ".join(
+        (
+            "default-src 'self'",
+            f"script-src 'self' 'unsafe-inline' {_SWAGGER_CDN}",
+            f"style-src 'self' 'unsafe-inline' {_SWAGGER_CDN}",
+            "img-src 'self' data: https://fastapi.tiangolo.com",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "frame-ancestors 'none'",
+        )
+    )
+
+
+def security_headers(path: str, content_type: str) -> dict[str, str]:
+    """The headers every answer to `path` carries."""
+    headers = {
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "X-Frame-Options": "DENY",
+    }
+    if content_type.startswith("text/html") or not content_type:
+        headers["Content-Security-Policy"] = (
+            docs_policy() if path.startswith(DOCS_PATHS) else page_policy()
+        )
+    else:
+        # Not a document: nothing in it may run or load anything.
+        headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
+    if get_settings().secure_cookies:  # SITE_URL is https
+        headers["Strict-Transport-Security"] = HSTS
+    return headers
+
+
+class SecurityHeaders:
+    """Adds `security_headers` to every HTTP answer (a header the app set is kept)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        """Wrap `app`."""
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; add the headers to the answer's start."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                content_type = headers.get("content-type", "")
+                for name, value in security_headers(path, content_type).items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def body_limit(path: str) -> int:
+    """The most bytes a request body to `path` may have (`MAX_BODY_BYTES`; the webhook less)."""
+    limit = get_settings().max_body_bytes
+    return min(limit, WEBHOOK_MAX_BODY_BYTES) if path == WEBHOOK_PATH else limit
+
+
+def _lang(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"accept-language":
+            return "zh" if value.decode("latin-1").strip().lower().startswith("zh") else "en"
+    return "en"
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            text = value.decode("latin-1").strip()
+            return int(text) if text.isdigit() else None
+    return None
+
+
+class _TooLargeError(Exception):
+    """The body went past the limit while being read."""
+
+
+class BodyLimit:
+    """413 for a body over `body_limit`: by its Content-Length, or counted as it streams."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        """Wrap `app`."""
+        self.app = app
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        response = error_response(BodyTooLarge(limit_kb=max(1, limit // 1024)), _lang(scope))
+        response.headers["Connection"] = "close"
+        await response(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse early by the declared length, else count what arrives."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = body_limit(scope.get("path", ""))
+        declared = _declared_length(scope)
+        if declared is not None and declared > limit:
+            await self._refuse(scope, receive, send, limit)
+            return
+        await self._counted(scope, receive, send, limit)
+
+    async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        state = {"received": 0, "exceeded": False, "started": False}
+
+        async def counting_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                state["received"] += len(message.get("body", b""))
+                if state["received"] > limit:
+                    state["exceeded"] = True
+                    raise _TooLargeError
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if state["exceeded"]:
+                return  # the app's answer to a body it could not finish reading
+            if message["type"] == "http.response.start":
+                state["started"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not state["exceeded"]:
+                raise
+        if state["exceeded"] and not state["started"]:
+            await self._refuse(scope, receive, send, limit)
