@@ -97,6 +97,43 @@ def _header(active: str) -> rx.Component:
     )
 
 
+def _new_device_notice() -> rx.Component:
+    """A sign-in from a device this account had not used: confirm it, or end it."""
+    return rx.cond(
+        AppState.new_device_session > 0,
+        rx.callout.root(
+            rx.callout.icon(rx.icon("shield-alert")),
+            rx.flex(
+                rx.callout.text(AppState.new_device_text, id="new-device-text"),
+                rx.flex(
+                    rx.button(
+                        t("shell.that_was_me"),
+                        size="1",
+                        variant="soft",
+                        on_click=AppState.that_was_me,
+                        id="that-was-me",
+                    ),
+                    rx.button(
+                        t("shell.not_me"),
+                        size="1",
+                        color_scheme="red",
+                        on_click=AppState.that_was_not_me,
+                        id="not-me",
+                    ),
+                    spacing="2",
+                ),
+                spacing="3",
+                align="center",
+                wrap="wrap",
+            ),
+            color_scheme="amber",
+            role="alert",
+            id="new-device",
+            margin="0.75rem 1.25rem 0",
+        ),
+    )
+
+
 def signed_in_page(active: str, title_key: str, *children: rx.Component) -> rx.Component:
     """The shell around a signed-in page; shows a spinner until the user is known."""
     return rx.box(
@@ -104,6 +141,7 @@ def signed_in_page(active: str, title_key: str, *children: rx.Component) -> rx.C
             AppState.signed_in,
             rx.fragment(
                 _header(active),
+                _new_device_notice(),
                 rx.container(
                     rx.heading(t(title_key), size="7", margin_bottom="4", as_="h1"),
                     *children,

@@ -33,9 +33,9 @@ DOMAIN = "messages"
 FALLBACK_KEY = "error.error"
 
 # Keys the code only ever builds at run time (kind.*, status.*, pay.status.*,
-# pay.type.*, invite.status.*, invite.reason.*), written out so that extraction
-# (babel.cfg) finds them: one per LedgerKind, TaskStatus, PaymentStatus, pay
-# type, InviteStatus and invite hold reason.
+# pay.type.*, invite.status.*, invite.reason.*, sec.category.*), written out so
+# that extraction (babel.cfg) finds them: one per LedgerKind, TaskStatus,
+# PaymentStatus, pay type, InviteStatus, invite hold reason and log category.
 # error.<code or rule> keys are found where the codes and rules are written.
 RUNTIME_KEYS = (
     "kind.recharge",
@@ -62,6 +62,11 @@ RUNTIME_KEYS = (
     "invite.reason.same_ip",
     "invite.reason.cap_daily",
     "invite.reason.cap_total",
+    "sec.category.sign_in",
+    "sec.category.security",
+    "sec.category.money",
+    "sec.category.invites",
+    "sec.category.account",
 )
 
 

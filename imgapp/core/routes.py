@@ -12,6 +12,8 @@ CONSOLE = "/console"
 USAGE = "/usage"
 INVITES = "/invites"
 ACCOUNT = "/account"
+ACCOUNT_PASSWORD = "/account#password"  # noqa: S105 - the password card's anchor
+SECURITY = "/security"
 LOGIN = "/login"
 REGISTER = "/register"
 
@@ -29,6 +31,7 @@ NAV: tuple[tuple[str, str], ...] = (
     (CONSOLE, "nav.console"),
     (USAGE, "nav.usage"),
     (INVITES, "nav.invites"),
+    (SECURITY, "nav.security"),
     (ACCOUNT, "nav.account"),
 )
 

@@ -7,12 +7,15 @@ Two sources feed the pushes:
     console), delivered at once;
   * a catch-up poll of the database every `LIVE_POLL_SECONDS` for tasks of
     connected users changed by other processes (standalone workers, other app
-    processes), so no broker is needed for correctness.
+    processes) and for the sessions of open tabs that ended elsewhere, so no
+    broker is needed for correctness.
 Each push is `app.modify_state(...)`: it reaches the browser without a reload.
 Task snapshots go to the console (`ConsoleState.apply_task`), order changes
 to the recharge page (`RechargeState.apply_payment`), invite news (a new
 invitee, a reward and the balance after) to the header and the invites page
-(`InvitesState.refresh`); and whenever the report
+(`InvitesState.refresh`), a revoked session to sign-in (every tab signed in
+with it, `end_sessions`), a new device's sign-in to the user's other tabs
+(`AppState.show_new_device`) and their open security page; and whenever the report
 could have changed (money moved: a charge, a refund, a payment; or a task
 finished) each open usage page reads its report again (`UsageState.refresh`).
 """
@@ -28,18 +31,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import reflex as rx
+from reflex.event import Event
+from reflex.state import StateUpdate
 
 from imgapp.core import db, events, routes
 from imgapp.core.settings import get_settings
 from imgapp.models import Task, TaskStatus
 from imgapp.models.base import require_id, utcnow
 from imgapp.models.tasks import ACTIVE
-from imgapp.services import ledger, task_views
+from imgapp.services import ledger, sessions, task_views
 from imgapp.state import tabs
-from imgapp.state.app import AppState
+from imgapp.state.app import AppState, current_path
 from imgapp.state.console import ConsoleState
 from imgapp.state.invites import InvitesState
 from imgapp.state.recharge import RechargeState
+from imgapp.state.security import SecurityState
 from imgapp.state.usage import UsageState
 
 log = logging.getLogger(__name__)
@@ -105,6 +111,47 @@ async def refresh_invites(user_id: int) -> int:
     )
 
 
+async def end_sessions(session_ids: set[int]) -> int:
+    """Send every open tab signed in with one of these sessions to sign-in, now."""
+    app = tabs.app()
+    ended = 0
+    for session_id, open_tabs in tabs.sessions_in_use().items():
+        if session_id not in session_ids:
+            continue
+        for _user_id, token in open_tabs:
+            try:
+                async with app.modify_state(rx.BaseStateToken(ident=token, cls=AppState)) as root:
+                    page = await root.get_state(AppState)
+                    if page.session_id != session_id:
+                        continue
+                    target = routes.login_url(current_path(page), ended="1")
+                    page._forget()  # noqa: SLF001 - the bridge ends what the guard would
+                redirect = StateUpdate(events=Event.from_event_type([rx.redirect(target)]))
+                await app.event_namespace.emit_update(update=redirect, token=token)
+                ended += 1
+            except Exception:  # one closed tab must not stop the others
+                log.warning("ending a tab's session failed", exc_info=True)
+    return ended
+
+
+async def show_new_device(user_id: int, data: dict[str, Any]) -> int:
+    """A sign-in from a new device: every other open page of the user asks "was it you?"."""
+    new_session = int(data.get("session_id") or 0)
+
+    def apply(page: AppState) -> None:
+        if page.session_id != new_session:
+            page.show_new_device(data)
+
+    return await _each_tab(user_id, AppState, apply)
+
+
+async def refresh_security(user_id: int) -> int:
+    """The user's sessions changed: each open security page reads them again."""
+    return await _each_tab(
+        user_id, SecurityState, lambda page: page.refresh(), on_path=routes.SECURITY
+    )
+
+
 # The status each task last refreshed the usage pages for. The catch-up sees a
 # change for a few rounds, and also sees this process's own changes, but the
 # report moved once. Bounded: only recent tasks can still change.
@@ -143,6 +190,13 @@ async def _on_event(event: events.Event) -> None:
             await push_balance(event.user_id, int(event.data["balance"]))  # type: ignore[call-overload]
             await refresh_usage(event.user_id)
         await refresh_invites(event.user_id)
+    elif event.topic == "session":
+        if event.data.get("kind") == "revoked":
+            ids = event.data.get("session_ids") or []
+            await end_sessions({int(i) for i in ids})  # type: ignore[attr-defined]
+        elif event.data.get("kind") == "new_device":
+            await show_new_device(event.user_id, event.data)
+        await refresh_security(event.user_id)
 
 
 def _charged_or_ended(task: Task, since: datetime) -> bool:
@@ -151,10 +205,23 @@ def _charged_or_ended(task: Task, since: datetime) -> bool:
     return new or task.status not in ACTIVE
 
 
+async def _end_revoked_sessions() -> None:
+    """Tabs whose session ended elsewhere (another process, an operator, expiry) leave."""
+    in_use = list(tabs.sessions_in_use())
+    if in_use:
+        ended = await asyncio.to_thread(db.call_read, sessions.ended_among, session_ids=in_use)
+        if ended:
+            await end_sessions(set(ended))
+
+
 async def _catch_up(poll_seconds: float) -> None:
     since = utcnow()
     while True:
         await asyncio.sleep(poll_seconds)
+        try:
+            await _end_revoked_sessions()
+        except Exception:
+            log.exception("live session check failed; retrying")
         users = tabs.users()
         checked_at = utcnow()
         if not users:

@@ -11,6 +11,7 @@ from imgapp.pages import (
     login,
     recharge,
     register,
+    security,
     usage,
 )
 
@@ -22,5 +23,6 @@ __all__ = [
     "login",
     "recharge",
     "register",
+    "security",
     "usage",
 ]

@@ -25,13 +25,14 @@ def _outcome(ok: rx.Var, ok_key: str, error: rx.Var, prefix: str) -> rx.Componen
     )
 
 
-def _card(title_key: str, *children: rx.Component) -> rx.Component:
+def _card(title_key: str, *children: rx.Component, card_id: str | None = None) -> rx.Component:
     return rx.card(
         rx.flex(
             rx.heading(t(title_key), size="4", as_="h2"), *children, direction="column", spacing="3"
         ),
         size="2",
         width="100%",
+        id=card_id,
     )
 
 
@@ -177,6 +178,7 @@ def _password() -> rx.Component:
             AccountState.password_error,
             "password",
         ),
+        card_id="password",  # routes.ACCOUNT_PASSWORD leads here
     )
 
 

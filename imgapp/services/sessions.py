@@ -191,6 +191,17 @@ def list_active(session: Session, *, user_id: int) -> list[UserSession]:
     return list(session.exec(query).all())
 
 
+def ended_among(session: Session, *, session_ids: list[int]) -> list[int]:
+    """Which of these sessions can no longer be used (revoked or expired)."""
+    if not session_ids:
+        return []
+    query = select(UserSession.id).where(
+        col(UserSession.id).in_(session_ids),
+        col(UserSession.revoked_at).is_not(None) | (col(UserSession.expires_at) <= utcnow()),
+    )
+    return sorted(int(found) for found in session.exec(query).all() if found is not None)
+
+
 def end_others(session: Session, *, user_id: int, keep_session_id: int) -> list[int]:
     """Revoke every live session of the user except one; the ids of those that ended."""
     result = session.execute(

@@ -8,13 +8,16 @@ page load re-reads the principal (name, email, time zone) from the database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import reflex as rx
 
-from imgapp.core import db, formatting, routes
+from imgapp.core import db, formatting, i18n, routes
+from imgapp.flows import sessions as session_flow
 from imgapp.services import ledger, sessions, usage
-from imgapp.services.errors import ValidationFailed
+from imgapp.services.errors import NotFound, ValidationFailed
 from imgapp.services.sessions import Principal
 from imgapp.state import tabs
 from imgapp.state.lang import LangState
@@ -59,6 +62,9 @@ class AppState(LangState):
     session_id: int = 0
     balance: int = 0
     time_zone: str = ""  # the person's choice; "" follows the site's IMGAPP_TIMEZONE
+    # A sign-in from a device the account had not used, announced to this tab (0: none).
+    new_device_session: int = 0
+    new_device: dict[str, str] = {}
 
     @rx.var
     def signed_in(self) -> bool:
@@ -93,6 +99,59 @@ class AppState(LangState):
         """Re-read the balance (after anything that moved it)."""
         self.balance = await asyncio.to_thread(db.call_read, ledger.balance, user_id=self.user_id)
 
+    @rx.var
+    def new_device_text(self) -> str:
+        """The new sign-in, in a sentence in this browser's language."""
+        if not self.new_device_session:
+            return ""
+        seen = self.new_device
+        what = " · ".join(v for v in (seen.get("browser"), seen.get("os")) if v)
+        return i18n.text(
+            "shell.new_device",
+            self.lang,
+            device=what or seen.get("device") or "?",
+            ip=seen.get("ip") or "?",
+            time=seen.get("time") or "",
+        )
+
+    def show_new_device(self, data: dict[str, object]) -> None:
+        """The bridge: someone signed in to this account from a new device."""
+        self.new_device_session = int(data.get("session_id") or 0)  # type: ignore[call-overload]
+        at = str(data.get("at") or "")
+        try:
+            when = formatting.local_time(datetime.fromisoformat(at), zone=self.zone())
+        except ValueError:
+            when = ""
+        self.new_device = {
+            "device": str(data.get("device") or ""),
+            "browser": str(data.get("browser") or ""),
+            "os": str(data.get("os") or ""),
+            "ip": str(data.get("ip") or ""),
+            "time": when,
+        }
+
+    @rx.event
+    def that_was_me(self) -> None:
+        """Dismiss the new sign-in notice."""
+        self.new_device_session = 0
+        self.new_device = {}
+
+    @rx.event
+    async def that_was_not_me(self) -> rx.event.EventSpec:
+        """End the strange session at once and go and change the password."""
+        intruder = self.new_device_session
+        self.that_was_me()
+        if intruder and intruder != self.session_id:
+            with contextlib.suppress(NotFound):  # already signed out
+                await asyncio.to_thread(
+                    session_flow.revoke_session,
+                    user_id=self.user_id,
+                    session_id=intruder,
+                    acting_session_id=self.session_id,
+                    ip=self.client_ip(),
+                )
+        return rx.redirect(routes.ACCOUNT_PASSWORD)
+
     def client_ip(self) -> str:
         """The browser's address as the websocket saw it."""
         return self.router.session.client_ip or ""
@@ -123,6 +182,6 @@ class AppState(LangState):
             self._forget()
             return self.login_redirect()
         self._adopt(principal)
-        tabs.register(principal.user_id, self.router.session.client_token)
+        tabs.register(principal.user_id, self.router.session.client_token, principal.session_id)
         await self.refresh_balance()
         return None

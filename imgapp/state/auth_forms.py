@@ -22,7 +22,7 @@ def clean_invite(value: str) -> str:
 
 
 class AuthFormState(LangState):
-    """Query-string driven: `error`, `email`, `next`, `minutes`, `signed_out`, `invite`.
+    """Query-string driven: `error`, `email`, `next`, `minutes`, `signed_out`, `ended`, `invite`.
 
     `invite` (from an invite link) rides along between sign-in and sign-up, so
     the code survives a detour; signing in with it leads to the binding form.
@@ -83,7 +83,13 @@ class AuthFormState(LangState):
         self.error_code = params.get("error", "")[:40]
         self.email = params.get("email", "")[:254]
         self.minutes = "".join(ch for ch in params.get("minutes", "") if ch.isdigit())[:4]
-        self.notice_key = "auth.signed_out" if params.get("signed_out") else ""
+        self.notice_key = (
+            "auth.signed_out"
+            if params.get("signed_out")
+            else "auth.session_ended"
+            if params.get("ended")
+            else ""
+        )
         self.invite_code = clean_invite(params.get("invite", ""))
         self.ready = True
         return None

@@ -20,6 +20,7 @@ from babel.messages.pofile import read_po
 
 from imgapp.core import i18n
 from imgapp.models import InviteStatus, LedgerKind, PaymentStatus, TaskStatus
+from imgapp.services import audit_log
 from imgapp.services.invites import HoldReason
 from imgapp.services.payments import PAY_TYPES
 
@@ -131,6 +132,7 @@ def test_keys_built_at_run_time_exist():
         *(f"pay.type.{name}" for name in PAY_TYPES),
         *(f"invite.status.{status}" for status in InviteStatus),
         *(f"invite.reason.{reason}" for reason in HoldReason),
+        *(f"sec.category.{category}" for category in audit_log.Category),
     ]
     assert [key for key in built if key not in i18n.CATALOG] == []
     assert set(built) == set(i18n.RUNTIME_KEYS)
