@@ -1,4 +1,4 @@
-"""Sessions a person ends and sign-ins from new devices: committed, then announced.
+"""Sessions a person ends (also by a new password) and new devices' sign-ins: committed, announced.
 
 Each function commits its own transaction and then publishes a `session`
 event (`core.events`) for the user's open pages:
@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from imgapp.core import db, events
-from imgapp.services import devices, sessions
+from imgapp.services import accounts, devices, sessions
 
 log = logging.getLogger(__name__)
 TOPIC = "session"
@@ -54,6 +54,21 @@ def revoke_other_sessions(*, user_id: int, keep_session_id: int, ip: str = "") -
     """End every other session of the user (audited); the ids that ended."""
     ended = db.call(
         sessions.sign_out_others, user_id=user_id, keep_session_id=keep_session_id, ip=ip
+    )
+    _announce_revoked(user_id, ended)
+    return ended
+
+
+def change_password(
+    *, user_id: int, new_hash: str, keep_session_id: int, ip: str = ""
+) -> list[int]:
+    """Store the new password; every other session ends (and its open pages leave)."""
+    ended = db.call(
+        accounts.change_password,
+        user_id=user_id,
+        new_hash=new_hash,
+        keep_session_id=keep_session_id,
+        ip=ip,
     )
     _announce_revoked(user_id, ended)
     return ended

@@ -457,20 +457,20 @@ def change_email(
 
 def change_password(
     session: Session, *, user_id: int, new_hash: str, keep_session_id: int, ip: str = ""
-) -> int:
-    """Store a new password hash and sign out every other session; returns how many."""
+) -> list[int]:
+    """Store a new password hash and sign out every other session; the ids that ended."""
     user = get_user(session, user_id=user_id)
     now = utcnow()
     user.password_hash = new_hash
     user.password_changed_at = now
     user.updated_at = now
     session.add(user)
-    ended = sessions.revoke_others(session, user_id=user_id, keep_session_id=keep_session_id)
+    ended = sessions.end_others(session, user_id=user_id, keep_session_id=keep_session_id)
     audit.record(
         session,
         action=Action.PASSWORD_CHANGED,
         actor_user_id=user_id,
         ip=ip,
-        details={"other_sessions_ended": ended, "session_id": keep_session_id},
+        details={"other_sessions_ended": len(ended), "session_id": keep_session_id},
     )
     return ended

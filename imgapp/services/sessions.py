@@ -217,11 +217,6 @@ def end_others(session: Session, *, user_id: int, keep_session_id: int) -> list[
     return sorted(int(found) for found in result.scalars())
 
 
-def revoke_others(session: Session, *, user_id: int, keep_session_id: int) -> int:
-    """Revoke every live session of the user except one; returns how many ended."""
-    return len(end_others(session, user_id=user_id, keep_session_id=keep_session_id))
-
-
 def sign_out_others(
     session: Session, *, user_id: int, keep_session_id: int, ip: str = ""
 ) -> list[int]:

@@ -14,6 +14,7 @@ import reflex as rx
 from imgapp.core import db, formatting, i18n
 from imgapp.core.settings import get_settings
 from imgapp.flows import security
+from imgapp.flows import sessions as session_flow
 from imgapp.services import accounts, ledger, passwords, usage
 from imgapp.services.errors import ImgappError, describe
 from imgapp.state.app import AppState
@@ -155,8 +156,7 @@ class AccountState(AppState):
             passwords.check_policy(new_password)
             new_hash = await asyncio.to_thread(passwords.hash_password, new_password)
             ended = await asyncio.to_thread(
-                db.call,
-                accounts.change_password,
+                session_flow.change_password,
                 user_id=self.user_id,
                 new_hash=new_hash,
                 keep_session_id=self.session_id,
@@ -165,5 +165,5 @@ class AccountState(AppState):
         except ImgappError as exc:
             self.password_error = self._message(exc)
             return
-        self.others_signed_out = ended
+        self.others_signed_out = len(ended)
         self.password_ok = True

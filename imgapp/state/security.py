@@ -46,7 +46,8 @@ class SecurityState(AppState):
         return [
             {
                 "id": str(s.id),
-                "device": s.device or self.text("sec.device_unknown"),
+                "device": s.device
+                or self.text("sec.device_computer" if s.os else "sec.device_unknown"),
                 "browser": s.browser or "—",
                 "os": s.os or "—",
                 "ip": s.ip or "—",

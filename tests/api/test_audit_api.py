@@ -196,5 +196,20 @@ def test_csv_is_every_filtered_event_with_a_bom_and_safe_cells(client):
     assert "profile_updated" not in only
 
 
+def test_a_json_download_is_every_filtered_event_in_the_language_asked_for(client):
+    user = _signed_in(client)
+    for minute in range(60):
+        _add(user.id, Action.PROFILE_UPDATED, datetime(2026, 1, 1, 0, minute, tzinfo=UTC))
+    params = {"format": "json", "download": "1", "category": "account", "lang": "zh"}
+    response = client.get("/api/audit", params=params)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert 'filename="imgapp-audit-start-to-now.json"' in response.headers["content-disposition"]
+    events = response.json()
+    assert len(events) == 60
+    assert {e["category"] for e in events} == {"account"}
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in e["detail"]) for e in events)
+
+
 def test_signed_out_is_401(client):
     assert client.get("/api/audit").status_code == 401
