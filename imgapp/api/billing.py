@@ -6,7 +6,6 @@ summary and the statement take the session or an API key with `read`.
 
 from __future__ import annotations
 
-import json
 from datetime import date, tzinfo
 from typing import Any
 
@@ -18,7 +17,7 @@ from pydantic import BaseModel, Field
 from imgapp.api.csv_files import csv_text
 from imgapp.api.deps import ReadCaller
 from imgapp.api.internal import InternalKey
-from imgapp.api.responses import request_lang
+from imgapp.api.responses import json_object, request_lang
 from imgapp.core import db, formatting
 from imgapp.flows import billing as billing_flow
 from imgapp.models import LedgerEntry, UsageLog
@@ -129,18 +128,6 @@ def _text(data: dict[str, Any], name: str, max_length: int) -> str:
     return value
 
 
-async def _json_object(request: Request) -> dict[str, Any]:
-    try:
-        data = json.loads(await request.body() or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed(
-            "bad_request", "Send a JSON object.", detail="Send a JSON object."
-        ) from exc
-    if not isinstance(data, dict):
-        raise ValidationFailed("bad_request", "Send a JSON object.", detail="Send a JSON object.")
-    return data
-
-
 def _deduct(data: dict[str, Any]) -> ledger.Movement:
     user_id = _positive_int(data, "user_id")
     amount = _positive_int(data, "amount")
@@ -180,7 +167,7 @@ def _deduct(data: dict[str, Any]) -> ledger.Movement:
 )
 async def deduct(request: Request) -> Response:
     """Charge credits atomically; the same `idempotency_key` again returns the first result."""
-    data = await _json_object(request)
+    data = await json_object(request)
     try:
         movement = await run_in_threadpool(_deduct, data)
     except InsufficientCredits as exc:

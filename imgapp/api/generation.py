@@ -15,12 +15,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from imgapp.api.deps import GenerateCaller, ReadCaller
-from imgapp.api.responses import request_lang
+from imgapp.api.responses import json_object, request_lang
 from imgapp.core import db, i18n
 from imgapp.flows import tasks as task_flow
 from imgapp.gateways import providers
 from imgapp.services import generation, task_views
-from imgapp.services.errors import ValidationFailed
 
 router = APIRouter(prefix="/api/generate-image", tags=["generation"])
 
@@ -115,12 +114,6 @@ def _submit(user_id: int, data: dict[str, Any]) -> task_flow.Outcome:
     )
 
 
-def _body_object(raw: object) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise ValidationFailed("bad_request", "Send a JSON object.", detail="Send a JSON object.")
-    return raw
-
-
 @router.post(
     "",
     status_code=202,
@@ -135,12 +128,7 @@ def _body_object(raw: object) -> dict[str, Any]:
 )
 async def submit(request: Request, user: GenerateCaller) -> JSONResponse:
     """Queue a generation task; its cost is charged now and refunded if it fails or is cancelled."""
-    try:
-        data = _body_object(await request.json())
-    except ValueError as exc:
-        raise ValidationFailed(
-            "bad_request", "Send a JSON object.", detail="Send a JSON object."
-        ) from exc
+    data = await json_object(request)
     submitted = await run_in_threadpool(_submit, user.user_id, data)
     body = AcceptedOut(
         task_id=submitted.task_id,

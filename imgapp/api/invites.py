@@ -9,9 +9,7 @@ made by the person at sign-up, and a leaked automation key must not make it.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -20,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from imgapp.api.deps import ClientDep, CurrentUser, ReadCaller, SameOrigin
 from imgapp.api.internal import InternalKey
-from imgapp.api.responses import request_lang
+from imgapp.api.responses import json_object, request_lang
 from imgapp.core import db, i18n, routes
 from imgapp.flows import invites as invite_flow
 from imgapp.gateways import invite_poster
@@ -99,16 +97,6 @@ def overview_out(found: invites.Overview) -> InvitesOut:
     )
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    try:
-        data = json.loads(await request.body() or b"null")
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        raise ValidationFailed("bad_request", "Send a JSON object.", detail="Send a JSON object.")
-    return data
-
-
 @router.get("", response_model=InvitesOut, responses={401: {"description": "Sign in"}})
 def overview(user: ReadCaller) -> InvitesOut:
     """The user's invite code and link, the sums, and everyone who signed up with it."""
@@ -154,7 +142,7 @@ async def poster(request: Request, user: CurrentUser, lang: str = "") -> Respons
 )
 async def bind(request: Request, user: CurrentUser, client: ClientDep) -> JSONResponse:
     """Bind the signed-in user to the owner of `invite_code`."""
-    data = await _body(request)
+    data = await json_object(request)
     relation = await run_in_threadpool(
         invite_flow.bind,
         invitee_id=user.user_id,
@@ -174,7 +162,7 @@ async def bind(request: Request, user: CurrentUser, client: ClientDep) -> JSONRe
 )
 async def reward(request: Request) -> RewardOut:
     """Grant the invitee's inviter the reward now; a repeat answers the same, crediting nothing."""
-    data = await _body(request)
+    data = await json_object(request)
     invitee_id = data.get("invitee_id")
     if isinstance(invitee_id, bool) or not isinstance(invitee_id, int) or invitee_id < 1:
         raise ValidationFailed(

@@ -7,9 +7,7 @@ answers the key itself this once.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -18,11 +16,11 @@ from pydantic import BaseModel, Field
 
 from imgapp.api.auth import ErrorOut
 from imgapp.api.deps import ClientDep, CurrentUser, SameOrigin
+from imgapp.api.responses import json_object
 from imgapp.core import db
 from imgapp.models import ApiKey
 from imgapp.models.base import utcnow
 from imgapp.services import api_keys
-from imgapp.services.errors import ValidationFailed
 
 router = APIRouter(prefix="/api/keys", tags=["api keys"])
 
@@ -83,16 +81,6 @@ def key_out(row: ApiKey) -> KeyOut:
     )
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    try:
-        data = json.loads(await request.body() or b"null")
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        raise ValidationFailed("bad_request", "Send a JSON object.", detail="Send a JSON object.")
-    return data
-
-
 @router.post(
     "",
     status_code=201,
@@ -112,7 +100,7 @@ async def _body(request: Request) -> dict[str, Any]:
 )
 async def create(request: Request, user: CurrentUser, client: ClientDep) -> JSONResponse:
     """Make a key with `name`, `scopes` (read, generate, pay) and `expires_in_days` (default 90)."""
-    data = await _body(request)
+    data = await json_object(request)
     made = await run_in_threadpool(
         db.call,
         api_keys.create,

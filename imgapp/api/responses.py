@@ -1,12 +1,26 @@
-"""JSON error bodies for the API: `{"error": message, "code": code}`."""
+"""JSON in and out of the API: request bodies as objects, errors as `{"error", "code"}`."""
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from imgapp.core.i18n import Lang
-from imgapp.services.errors import TooManyAttempts, describe
+from imgapp.services.errors import TooManyAttempts, ValidationFailed, describe
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The request's body as a JSON object, or `ValidationFailed` (400) saying to send one."""
+    try:
+        data = json.loads(await request.body() or b"null")
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        raise ValidationFailed("bad_request", "Send a JSON object.", detail="Send a JSON object.")
+    return data
 
 
 def request_lang(request: Request) -> Lang:
