@@ -20,7 +20,6 @@ from imgapp.api.auth import ErrorOut
 from imgapp.api.deps import ClientDep, CurrentUser, SameOrigin
 from imgapp.core import db
 from imgapp.models import ApiKey
-from imgapp.models.base import utcnow
 from imgapp.services import api_keys
 from imgapp.services.errors import ValidationFailed
 
@@ -63,12 +62,6 @@ class NewKeyOut(BaseModel):
 
 def key_out(row: ApiKey) -> KeyOut:
     """A key as the API lists it."""
-    if row.revoked_at is not None:
-        status = "revoked"
-    elif row.expires_at <= utcnow():
-        status = "expired"
-    else:
-        status = "active"
     return KeyOut(
         id=row.id or 0,
         name=row.name,
@@ -79,7 +72,7 @@ def key_out(row: ApiKey) -> KeyOut:
         last_used_at=row.last_used_at,
         last_used_ip=row.last_used_ip,
         revoked_at=row.revoked_at,
-        status=status,
+        status=api_keys.status(row),
     )
 
 
