@@ -205,3 +205,29 @@ def test_api_key_made_after_confirming_works_until_revoked(app_server, browser_c
     page.locator("#api-keys .revoke-key").first.click()
     expect(page.locator("#api-keys .key-status").first).to_have_text("已吊销")
     assert httpx.get(base + "/api/billing/summary", headers=bearer).status_code == 401
+
+
+def test_email_change_asks_for_a_code_only_with_two_factor_on(app_server, browser_context):
+    base = app_server.url
+    page = browser_context.new_page()
+    sign_up(page, app_server, unique_email("mail"))
+    page.goto(base + "/account")
+    expect(page.locator("#new_email")).to_be_visible()
+    expect(page.locator("#email_code")).to_have_count(0)
+
+    origin = {"origin": base}  # the browser's cookie, sent as a script on this site would
+    secret = page.request.post(base + "/api/auth/2fa/setup", headers=origin).json()["secret"]
+    totp = pyotp.TOTP(secret)
+    enabled = page.request.post(
+        base + "/api/auth/2fa/enable", headers=origin, data={"code": totp.now()}
+    )
+    assert enabled.ok
+    page.reload()
+    expect(page.locator("#email_code")).to_be_visible()
+    new_email = unique_email("moved")
+    page.fill("#new_email", new_email)
+    page.fill("#email_current_password", PASSWORD)
+    page.fill("#email_code", totp.at(time.time() + 30))
+    page.click("#change-email")
+    expect(page.locator("#email-ok")).to_be_visible()
+    expect(page.locator("#current-email")).to_have_text(new_email)
