@@ -19,7 +19,6 @@ from imgapp.api.deps import ClientDep, CurrentUser, SameOrigin
 from imgapp.api.responses import json_object
 from imgapp.core import db
 from imgapp.models import ApiKey
-from imgapp.models.base import utcnow
 from imgapp.services import api_keys
 
 router = APIRouter(prefix="/api/keys", tags=["api keys"])
@@ -61,12 +60,6 @@ class NewKeyOut(BaseModel):
 
 def key_out(row: ApiKey) -> KeyOut:
     """A key as the API lists it."""
-    if row.revoked_at is not None:
-        status = "revoked"
-    elif row.expires_at <= utcnow():
-        status = "expired"
-    else:
-        status = "active"
     return KeyOut(
         id=row.id or 0,
         name=row.name,
@@ -77,7 +70,7 @@ def key_out(row: ApiKey) -> KeyOut:
         last_used_at=row.last_used_at,
         last_used_ip=row.last_used_ip,
         revoked_at=row.revoked_at,
-        status=status,
+        status=api_keys.status(row),
     )
 
 

@@ -73,9 +73,10 @@ def invite_code_field(prefill: rx.Var[str]) -> rx.Component:
     )
 
 
-def password_field(*, new: bool) -> rx.Component:
+def password_field(*, new: bool, auto_focus: rx.Var[bool] | bool = False) -> rx.Component:
     """The password input; a new password states the policy."""
     control = rx.input(
+        auto_focus=auto_focus,
         id="password",
         name="password",
         type="password",
@@ -95,6 +96,41 @@ def password_field(*, new: bool) -> rx.Component:
             size="1",
             color_scheme="gray",
             id="password-policy",
+        ),
+        direction="column",
+        spacing="1",
+    )
+
+
+def otp_field(*, recovery_mode: rx.Var[bool], on_toggle: rx.EventHandler) -> rx.Component:
+    """Sign-in's second step: the app's code or a recovery code, posted as `otp`.
+
+    Phones show digits for `inputmode=numeric`; a recovery code has letters,
+    so a link switches the keyboard (the field accepts either all along).
+    """
+    return rx.flex(
+        labelled(
+            "auth.otp",
+            rx.input(
+                id="otp",
+                name="otp",
+                required=True,
+                auto_complete="one-time-code",
+                input_mode=rx.cond(recovery_mode, "text", "numeric"),
+                auto_capitalize="off",
+                spell_check=False,
+                max_length=20,
+                size="3",
+            ),
+        ),
+        rx.button(
+            rx.cond(recovery_mode, t("auth.otp_use_app"), t("auth.otp_use_recovery")),
+            on_click=on_toggle,
+            type="button",
+            variant="ghost",
+            size="1",
+            id="otp-mode",
+            align_self="start",
         ),
         direction="column",
         spacing="1",

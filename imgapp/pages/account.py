@@ -126,6 +126,20 @@ def _email() -> rx.Component:
                         auto_complete="current-password",
                     ),
                 ),
+                rx.cond(
+                    AccountState.two_factor_on,
+                    labelled(
+                        "acct.email_code",
+                        rx.input(
+                            id="email_code",
+                            name="code",
+                            required=True,
+                            max_length=20,
+                            auto_complete="one-time-code",
+                            input_mode="numeric",
+                        ),
+                    ),
+                ),
                 rx.button(t("acct.change_email"), type="submit", id="change-email"),
                 direction="column",
                 spacing="2",

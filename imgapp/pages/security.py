@@ -8,6 +8,7 @@ from imgapp.components.native_select import native_select
 from imgapp.components.tables import field, rows_table
 from imgapp.components.text import t
 from imgapp.core import routes
+from imgapp.pages.security_credentials import api_keys_section, two_factor_section
 from imgapp.state.app import AppState
 from imgapp.state.security import CATEGORIES, SecurityState
 
@@ -218,7 +219,14 @@ def security() -> rx.Component:
         "page.security.title",
         rx.cond(
             SecurityState.loaded,
-            rx.flex(_sessions(), _log(), direction="column", spacing="5"),
+            rx.flex(
+                _sessions(),
+                two_factor_section(),
+                api_keys_section(),
+                _log(),
+                direction="column",
+                spacing="5",
+            ),
             rx.center(rx.spinner(size="3"), padding="4rem"),
         ),
     )

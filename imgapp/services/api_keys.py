@@ -90,6 +90,15 @@ def scope_list(row: ApiKey) -> list[str]:
     return [s for s in SCOPES if s in held]
 
 
+def status(row: ApiKey, *, now: datetime | None = None) -> str:
+    """`revoked`, `expired` or `active`, in that order of precedence."""
+    if row.revoked_at is not None:
+        return "revoked"
+    if row.expires_at <= (now or utcnow()):
+        return "expired"
+    return "active"
+
+
 def clean_name(name: object) -> str:
     """A key's name, trimmed, or `ValidationFailed` naming `name`."""
     value = " ".join(name.split()) if isinstance(name, str) else ""

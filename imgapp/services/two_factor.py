@@ -49,6 +49,15 @@ class Setup:
 
 
 @dataclass(frozen=True)
+class Status:
+    """Whether two-factor sign-in is on, since when, and how many recovery codes are unused."""
+
+    enabled: bool
+    enabled_at: datetime | None
+    codes_left: int
+
+
+@dataclass(frozen=True)
 class CodeProof:
     """What a correct code matched: a TOTP time step or one unused recovery code."""
 
@@ -96,6 +105,18 @@ def recovery_codes_left(session: Session, *, user_id: int) -> int:
         RecoveryCode.user_id == user_id, col(RecoveryCode.used_at).is_(None)
     )
     return int(session.exec(query).one())
+
+
+def status(session: Session, *, user_id: int) -> Status:
+    """The user's two-factor sign-in as the security page shows it."""
+    user = _user(session, user_id)
+    if not user.two_factor_enabled:
+        return Status(enabled=False, enabled_at=None, codes_left=0)
+    return Status(
+        enabled=True,
+        enabled_at=user.totp_enabled_at,
+        codes_left=recovery_codes_left(session, user_id=user_id),
+    )
 
 
 def matching_step(secret: str, code: str, *, now: datetime | None = None) -> int | None:

@@ -15,7 +15,7 @@ from imgapp.core import db, formatting, i18n
 from imgapp.core.settings import get_settings
 from imgapp.flows import security
 from imgapp.flows import sessions as session_flow
-from imgapp.services import accounts, ledger, passwords, usage
+from imgapp.services import accounts, ledger, passwords, two_factor, usage
 from imgapp.services.errors import ImgappError, describe
 from imgapp.state.app import AppState
 from imgapp.state.ledger_rows import entry_row, translate_kinds
@@ -40,6 +40,7 @@ class AccountState(AppState):
     others_signed_out: int = 0
     statement_start: str = ""
     statement_end: str = ""
+    two_factor_on: bool = False  # the email form asks for a code too
 
     @rx.var
     def entry_rows(self) -> list[dict[str, str]]:
@@ -70,6 +71,9 @@ class AccountState(AppState):
         self.profile_error = self.email_error = self.password_error = self.time_zone_error = ""
         if not self.user_id:
             return
+        self.two_factor_on = await asyncio.to_thread(
+            db.call_read, two_factor.is_enabled, user_id=self.user_id
+        )
         entries = await asyncio.to_thread(
             db.call_read, ledger.statement, user_id=self.user_id, limit=RECENT_ENTRIES
         )

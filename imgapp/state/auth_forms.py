@@ -15,6 +15,10 @@ from imgapp.services.passwords import MIN_PASSWORD_LENGTH
 from imgapp.state.app import resolve_principal
 from imgapp.state.lang import LangState
 
+OTP_REQUIRED = "otp_required"
+# The answers that bring the sign-in form back with a code field.
+CODE_STEP_ERRORS = (OTP_REQUIRED, "otp_invalid")
+
 
 def clean_invite(value: str) -> str:
     """An invite code from a URL, kept as letters and digits (checked when it is used)."""
@@ -23,6 +27,9 @@ def clean_invite(value: str) -> str:
 
 class AuthFormState(LangState):
     """Query-string driven: `error`, `email`, `next`, `minutes`, `signed_out`, `ended`, `invite`.
+
+    `error=otp_required` (or `otp_invalid`) is sign-in's second step: the same
+    form again with a field for the code (`needs_code`).
 
     `invite` (from an invite link) rides along between sign-in and sign-up, so
     the code survives a detour; signing in with it leads to the binding form.
@@ -35,12 +42,18 @@ class AuthFormState(LangState):
     minutes: str = ""
     invite_code: str = ""
     ready: bool = False
+    recovery_mode: bool = False  # the code field takes letters (a recovery code)
+
+    @rx.var
+    def needs_code(self) -> bool:
+        """The password was right and the account wants a code too: the second step."""
+        return self.error_code in CODE_STEP_ERRORS
 
     @rx.var
     def error_message(self) -> str:
         """The last attempt's error in this browser's language."""
-        if not self.error_code:
-            return ""
+        if not self.error_code or self.error_code == OTP_REQUIRED:
+            return ""  # asking for the code is the second step, not a mistake
         key = f"error.{self.error_code}"
         if key not in CATALOG:
             key = "error.error"
@@ -53,7 +66,9 @@ class AuthFormState(LangState):
 
     @rx.var
     def notice_message(self) -> str:
-        """A neutral notice (signed out, session ended)."""
+        """A neutral notice (signed out, session ended, now the code)."""
+        if self.error_code == OTP_REQUIRED:
+            return self.text("auth.code_step")
         return self.text(self.notice_key) if self.notice_key else ""
 
     @rx.var
@@ -74,6 +89,11 @@ class AuthFormState(LangState):
         return routes.with_query(routes.INVITES, invite=self.invite_code)
 
     @rx.event
+    def toggle_recovery_mode(self) -> None:
+        """Switch the code field between the app's digits and a recovery code's letters."""
+        self.recovery_mode = not self.recovery_mode
+
+    @rx.event
     async def load(self) -> rx.event.EventSpec | None:
         """Read the query; a visitor who is already signed in goes straight on."""
         params = self.router.url.query_parameters
@@ -91,5 +111,6 @@ class AuthFormState(LangState):
             else ""
         )
         self.invite_code = clean_invite(params.get("invite", ""))
+        self.recovery_mode = False
         self.ready = True
         return None
