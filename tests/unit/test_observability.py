@@ -15,6 +15,7 @@ from imgapp.core import db, events, logs, metrics
 from imgapp.core.settings import Settings
 from imgapp.models.base import utcnow
 from imgapp.services import heartbeats, ledger
+from tests.support import aio
 from tests.support.factories import funded_user
 
 
@@ -122,3 +123,21 @@ def test_the_exposition_adds_the_scrape_time_gauges():
     text = metrics.exposition([metrics.gauge("imgapp_queue_depth", "Waiting.", 3)]).decode()
     assert "imgapp_queue_depth 3.0" in text
     assert "# TYPE imgapp_task_duration_seconds histogram" in text
+
+
+def test_push_latency_is_observed_when_an_event_reached_a_page(monkeypatch):
+    from imgapp.live import bridge  # noqa: PLC0415 - imports the Reflex states
+
+    pushed: list[int] = []
+
+    async def push(user_id: int, _snapshot: dict[str, object]) -> int:
+        pushed.append(user_id)
+        return 1 if user_id == 1 else 0  # user 2 has no open page
+
+    monkeypatch.setattr(bridge, "push", push)
+    count = "imgapp_push_latency_seconds_count"
+    before = REGISTRY.get_sample_value(count) or 0
+    aio.run(bridge._on_event(events.Event("task", 1, {"id": 1, "status": "processing"})))
+    aio.run(bridge._on_event(events.Event("task", 2, {"id": 2, "status": "processing"})))
+    assert pushed == [1, 2]
+    assert REGISTRY.get_sample_value(count) == before + 1
