@@ -1,7 +1,5 @@
 """The Reflex application: pages, the `/api` routes, the session guard."""
 
-import logging
-
 import reflex as rx
 from reflex import constants
 from reflex.utils.prerequisites import get_web_dir
@@ -9,6 +7,7 @@ from reflex.utils.prerequisites import get_web_dir
 from imgapp import pages  # noqa: F401 - importing registers every page
 from imgapp.api import hardening
 from imgapp.api.app import app as api
+from imgapp.core import logs
 from imgapp.core.settings import assert_startable, get_settings
 from imgapp.live import bridge as live
 from imgapp.services.errors import describe
@@ -17,7 +16,7 @@ from imgapp.worker import entry as task_processor
 from imgapp.worker import reconciler as payment_reconciler
 
 assert_startable(get_settings())
-logging.getLogger("imgapp").setLevel(get_settings().imgapp_log_level)
+logs.configure(get_settings())
 
 
 def _backend_error(exception: Exception) -> rx.event.EventSpec:

@@ -23,6 +23,7 @@ from imgapp.api import (
     images,
     invites,
     keys,
+    metrics,
     payments,
     security,
     sessions,
@@ -31,6 +32,7 @@ from imgapp.api import (
 )
 from imgapp.api.hardening import BodyLimit, SecurityHeaders
 from imgapp.api.responses import error_response, request_lang
+from imgapp.api.telemetry import RequestTelemetry
 from imgapp.gateways import xorpay_sandbox as sandbox_gateway
 from imgapp.services.errors import ImgappError
 
@@ -66,11 +68,11 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 class _Api(FastAPI):
-    """FastAPI with `SecurityHeaders` outside everything, the 500 answer included."""
+    """FastAPI with `SecurityHeaders` and `RequestTelemetry` outside everything, 500s included."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        """Starlette's stack (errors outermost), wrapped once more."""
-        return SecurityHeaders(super().build_middleware_stack())
+        """Starlette's stack (errors outermost) in the request id and metrics, then headers."""
+        return SecurityHeaders(RequestTelemetry(super().build_middleware_stack()))
 
 
 def create_api() -> FastAPI:
@@ -88,6 +90,7 @@ def create_api() -> FastAPI:
     api.add_exception_handler(Exception, _unexpected_error)
     api.add_middleware(BodyLimit)
     api.include_router(health.router)
+    api.include_router(metrics.router)
     api.include_router(sessions.router)  # before auth: /api/auth/sessions is more specific
     api.include_router(auth.router)
     api.include_router(security.router)

@@ -8,6 +8,7 @@ a lock upgrade); `read()` opens a deferred one that never blocks writers (WAL).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -38,6 +39,7 @@ from imgapp.core.settings import get_settings
 P = ParamSpec("P")
 T = TypeVar("T")
 
+_log = logging.getLogger(__name__)
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
 _lock = threading.Lock()
 _engine: Engine | None = None
@@ -281,11 +283,33 @@ def use_engine(engine: Engine | None) -> None:
         _engine = engine
 
 
+_AFTER_COMMIT = "imgapp.after_commit"
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once `session`'s transaction has committed (never if it rolls back).
+
+    For what must only count when it happened (metrics); `callback` must be
+    quick and must not touch the database.
+    """
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+def _run_after_commit(session: Session) -> None:
+    for callback in session.info.pop(_AFTER_COMMIT, ()):
+        try:
+            callback()
+        except Exception:  # noqa: BLE001 - committed already: a callback must not undo that
+            _log.exception("after-commit callback failed")
+
+
 @contextmanager
 def transaction() -> Iterator[Session]:
     """One write unit of work: commit on success, roll back on any error."""
-    with Session(get_engine(), expire_on_commit=False) as session, session.begin():
-        yield session
+    with Session(get_engine(), expire_on_commit=False) as session:
+        with session.begin():
+            yield session
+        _run_after_commit(session)
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -23,6 +24,16 @@ class Event:
     topic: str
     user_id: int
     data: dict[str, object] = field(default_factory=dict)
+    # When it was made (this process's monotonic clock): the push latency is measured from here.
+    published_at: float = field(default_factory=time.monotonic, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class BusHealth:
+    """Whether events can travel, for `/api/health/ready`."""
+
+    ok: bool
+    detail: str
 
 
 Subscriber = Callable[[Event], Awaitable[None]]
@@ -50,6 +61,15 @@ def _deliver(loop: asyncio.AbstractEventLoop, callback: Subscriber, event: Event
 def has_subscribers() -> bool:
     """Whether anything in this process listens (a standalone worker: nothing does)."""
     return bool(_subscribers)
+
+
+def health() -> BusHealth:
+    """The bus's state: in-process delivery cannot fail.
+
+    The hook for a cross-process bus (Redis pub/sub, PostgreSQL NOTIFY): report
+    whether its connection is up, and how long since it last delivered.
+    """
+    return BusHealth(ok=True, detail="in-process")
 
 
 def publish(event: Event) -> None:

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     imgapp_data_dir: Path = Path("./data")
     imgapp_port: int = Field(default=3000, ge=1, le=65535)
     imgapp_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object per line
     database_url: str = ""
     database_pool_size: int = Field(default=10, ge=1, le=500)
     database_max_overflow: int = Field(default=20, ge=0, le=500)
@@ -104,6 +105,16 @@ class Settings(BaseSettings):
     signup_limit_per_ip_per_hour: int = Field(default=10, ge=0)  # 0 = no limit
 
     redis_url: str | None = None
+
+    # Readiness (`/api/health/ready`) and metrics (`/api/metrics`).
+    ready_timeout_seconds: float = Field(default=2.0, gt=0, le=30)  # per dependency check
+    ready_max_heartbeat_age_seconds: int = Field(default=30, ge=5, le=3600)
+    ready_max_queue_age_seconds: int = Field(default=300, ge=1)  # oldest pending task
+    ready_max_queue_depth: int = Field(default=0, ge=0)  # pending tasks; 0 = no limit
+    ready_min_workers: int = Field(default=0, ge=0, le=1000)  # standalone processors expected
+    worker_heartbeat_seconds: float = Field(default=5.0, ge=0.5, le=300)
+    # Read by prometheus-client itself from the environment (not from .env).
+    prometheus_multiproc_dir: str = ""
 
     @field_validator("imgapp_timezone")
     @classmethod
@@ -307,6 +318,14 @@ def check_settings(settings: Settings) -> list[Check]:
             "REDIS_URL",
             settings.redis_url,
             "single process: in-memory events and state",
+        )
+    )
+    checks.append(Check("LOG_FORMAT", "ok", settings.log_format, blocks_production=False))
+    checks.append(
+        _optional(
+            "PROMETHEUS_MULTIPROC_DIR",
+            settings.prometheus_multiproc_dir,
+            "metrics are per process (each process answers its own /api/metrics)",
         )
     )
     return checks

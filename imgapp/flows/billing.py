@@ -6,7 +6,8 @@ transaction and never commits; the actions here are that caller.
 
 from __future__ import annotations
 
-from imgapp.core import db
+from imgapp.core import db, metrics
+from imgapp.models import LedgerKind
 from imgapp.services import ledger
 
 
@@ -42,5 +43,6 @@ def charge(
         except db.StatementRefused:  # the key was taken: nothing moved
             row = None
         if (moved := prepared.movement(row)) is not None:
+            metrics.record_ledger_movement(LedgerKind.CHARGE.value)  # committed: it ran alone
             return moved
     return db.call(ledger.charge, **charge)

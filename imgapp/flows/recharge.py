@@ -6,7 +6,8 @@ gateway that does not answer leaves the order pending for a retry with the
 same order id, so one order can never be paid twice. A notification is
 checked against the gateway's signature here and credited by the payments
 service; reconciliation asks the gateway about pending orders and settles
-them through the same service. Each credit is announced with the balance after.
+them through the same service. Each credit is announced with the balance after,
+and every committed outcome is counted (`imgapp_payments_total{outcome}`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from imgapp.core import db, events
+from imgapp.core import db, events, metrics
 from imgapp.core.settings import get_settings
 from imgapp.flows import invites as invite_flow
 from imgapp.gateways import payment as payment_gateway
@@ -26,6 +27,16 @@ from imgapp.services import payments
 from imgapp.services.errors import PaymentGatewayFailed
 
 log = logging.getLogger(__name__)
+
+# Outcomes counted in `imgapp_payments_total`.
+PAID, LATE, EXPIRED, REFUSED, UNANSWERED, REJECTED = (
+    "paid",
+    "late",
+    "expired",
+    "refused",
+    "unanswered",
+    "rejected",
+)
 
 
 def _send(order: PaymentTransaction, gateway: payment_gateway.Gateway) -> PaymentTransaction:
@@ -45,6 +56,7 @@ def _send(order: PaymentTransaction, gateway: payment_gateway.Gateway) -> Paymen
     except xorpay.GatewayUnreachable as exc:
         log.warning("gateway did not answer for order %s: %s", order.order_id, exc)
         db.call(payments.record_unanswered, order_id=order.order_id)
+        metrics.record_payment(UNANSWERED)
         raise _failed(exc, order, retryable=True) from exc
     except xorpay.GatewayError as exc:
         log.warning("gateway refused order %s: %s", order.order_id, exc)
@@ -54,6 +66,7 @@ def _send(order: PaymentTransaction, gateway: payment_gateway.Gateway) -> Paymen
             gateway_status=exc.status,
             info=exc.info,
         )
+        metrics.record_payment(REFUSED)
         raise _failed(exc, order, retryable=False) from exc
     return db.call(
         payments.record_created,
@@ -120,9 +133,18 @@ def notify(
         authentic=xorpay.notification_authentic(fields, secret=app_secret),
         ip=ip,
     )
+    _count(outcome)
     announce(outcome.change)
     invite_flow.announce_reward(outcome.reward)
     return outcome
+
+
+def _count(outcome: payments.Outcome) -> None:
+    """Count a committed notification or confirmation (a replay counts nothing)."""
+    if outcome.verdict == payments.Verdict.CREDITED:
+        metrics.record_payment(LATE if outcome.late else PAID)
+    elif not outcome.accepted:
+        metrics.record_payment(REJECTED)
 
 
 @dataclass
@@ -156,6 +178,7 @@ def reconcile(
         change: payments.Change | None = None
         if answer in {"payed", "success"}:
             confirmed = db.call(payments.confirm_paid, order_id=order.order_id)
+            _count(confirmed)
             change = confirmed.change
             invite_flow.announce_reward(confirmed.reward)
             if change is not None:
@@ -164,6 +187,7 @@ def reconcile(
             payments.expire, order_id=order.order_id
         ):
             report.expired.append(order.order_id)
+            metrics.record_payment(EXPIRED)
             change = payments.Change(order.user_id, order.order_id, PaymentStatus.EXPIRED.value)
         if change is not None:
             report.changes.append(change)

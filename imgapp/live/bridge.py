@@ -10,6 +10,8 @@ Two sources feed the pushes:
     processes) and for the sessions of open tabs that ended elsewhere, so no
     broker is needed for correctness.
 Each push is `app.modify_state(...)`: it reaches the browser without a reload.
+The time from an event's publication to its pushes applied is observed as
+`imgapp_push_latency_seconds` (events of this process; the catch-up is not timed).
 Task snapshots go to the console (`ConsoleState.apply_task`), order changes
 to the recharge page (`RechargeState.apply_payment`), invite news (a new
 invitee, a reward and the balance after) to the header and the invites page
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
@@ -34,7 +37,7 @@ import reflex as rx
 from reflex.event import Event
 from reflex.state import StateUpdate
 
-from imgapp.core import db, events, routes
+from imgapp.core import db, events, metrics, routes
 from imgapp.core.settings import get_settings
 from imgapp.models import Task, TaskStatus
 from imgapp.models.base import require_id, utcnow
@@ -178,25 +181,34 @@ def _moves_report(snapshot: dict[str, Any]) -> bool:
 
 
 async def _on_event(event: events.Event) -> None:
+    reached = await _apply(event)
+    if reached:  # an event no open page showed was pushed nowhere: no latency to speak of
+        metrics.record_push(time.monotonic() - event.published_at)
+
+
+async def _apply(event: events.Event) -> int:
+    """Push one event to the open pages it concerns; how many pushes reached a tab."""
+    reached = 0
     if event.topic == "task":
-        await push(event.user_id, event.data)
+        reached += await push(event.user_id, event.data)
         if _moves_report(event.data):
-            await refresh_usage(event.user_id)
+            reached += await refresh_usage(event.user_id)
     elif event.topic == "payment":
-        await push_payment(event.user_id, event.data)
-        await refresh_usage(event.user_id)
+        reached += await push_payment(event.user_id, event.data)
+        reached += await refresh_usage(event.user_id)
     elif event.topic == "invite":
         if event.data.get("balance") is not None:
-            await push_balance(event.user_id, int(event.data["balance"]))  # type: ignore[call-overload]
-            await refresh_usage(event.user_id)
-        await refresh_invites(event.user_id)
+            reached += await push_balance(event.user_id, int(event.data["balance"]))  # type: ignore[call-overload]
+            reached += await refresh_usage(event.user_id)
+        reached += await refresh_invites(event.user_id)
     elif event.topic == "session":
         if event.data.get("kind") == "revoked":
             ids = event.data.get("session_ids") or []
-            await end_sessions({int(i) for i in ids})  # type: ignore[attr-defined]
+            reached += await end_sessions({int(i) for i in ids})  # type: ignore[attr-defined]
         elif event.data.get("kind") == "new_device":
-            await show_new_device(event.user_id, event.data)
-        await refresh_security(event.user_id)
+            reached += await show_new_device(event.user_id, event.data)
+        reached += await refresh_security(event.user_id)
+    return reached
 
 
 def _charged_or_ended(task: Task, since: datetime) -> bool:

@@ -3,6 +3,7 @@
 from imgapp.models.audit import AuditLog
 from imgapp.models.billing import BillingAccount, LedgerEntry, LedgerKind, UsageLog
 from imgapp.models.credentials import ApiKey, RecoveryCode
+from imgapp.models.heartbeats import WorkerHeartbeat
 from imgapp.models.invites import InviteRelation, InviteStatus
 from imgapp.models.payments import PaymentStatus, PaymentTransaction
 from imgapp.models.tasks import Task, TaskImage, TaskStatus
@@ -25,4 +26,5 @@ __all__ = [
     "UsageLog",
     "User",
     "UserSession",
+    "WorkerHeartbeat",
 ]

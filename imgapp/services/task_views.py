@@ -7,12 +7,14 @@ each reader shows them in its own language.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from imgapp.models import Task, TaskImage
+from imgapp.models import Task, TaskImage, TaskStatus
 from imgapp.models.base import require_id
 from imgapp.services.errors import NotFound
 
@@ -128,3 +130,27 @@ def snapshots_by_id(session: Session, task_ids: list[int]) -> list[dict[str, obj
         .execution_options(populate_existing=True)
     ).all()
     return snapshots(session, list(found))
+
+
+@dataclass(frozen=True)
+class PendingSummary:
+    """The queue as readiness and metrics see it."""
+
+    depth: int  # tasks waiting for a processor
+    oldest_created_at: datetime | None  # the longest-waiting one's submission
+
+    def oldest_age_seconds(self, now: datetime) -> float:
+        """How long the longest-waiting task has waited (0 for an empty queue)."""
+        if self.oldest_created_at is None:
+            return 0.0
+        return max(0.0, (now - self.oldest_created_at).total_seconds())
+
+
+def pending_summary(session: Session) -> PendingSummary:
+    """How many tasks wait, and since when the oldest does (both on the pending-only index)."""
+    pending = col(Task.status) == TaskStatus.PENDING.value
+    depth = session.exec(select(func.count()).select_from(Task).where(pending)).one()
+    oldest = session.exec(
+        select(Task.created_at).where(pending).order_by(col(Task.id)).limit(1)
+    ).first()
+    return PendingSummary(int(depth), oldest)

@@ -22,12 +22,15 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from imgapp.core import logs
 from imgapp.core.settings import assert_startable, get_settings
+from imgapp.services import heartbeats
 from imgapp.worker.processor import Processor
 
 log = logging.getLogger(__name__)
 
 _in_app: Processor | None = None
+_in_app_scheduled = False
 
 
 def in_app_processor() -> Processor:
@@ -38,17 +41,25 @@ def in_app_processor() -> Processor:
     return _in_app
 
 
+def scheduled_in_app() -> Processor | None:
+    """The in-app processor when its scheduler runs in this process (readiness expects its beat)."""
+    return _in_app if _in_app_scheduled else None
+
+
 @contextlib.asynccontextmanager
 async def in_app(app: object) -> AsyncIterator[None]:  # noqa: ARG001 - Reflex passes its app
     """The Reflex lifespan task: poll the queue while the app serves (TASK_PROCESSOR_IN_APP)."""
     if not get_settings().task_processor_in_app:
         yield
         return
+    global _in_app_scheduled  # noqa: PLW0603 - one processor per process
     processor = in_app_processor()
     scheduler = start(processor)
+    _in_app_scheduled = True
     try:
         yield
     finally:
+        _in_app_scheduled = False
         scheduler.shutdown(wait=False)
         await processor.shutdown()
 
@@ -105,8 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = get_settings()
     assert_startable(settings)
-    logging.basicConfig(
-        level=settings.imgapp_log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logs.configure(settings, standalone=True)
+    processor = Processor(
+        worker_id=args.worker_id, concurrency=args.concurrency, kind=heartbeats.STANDALONE
     )
-    asyncio.run(run_standalone(Processor(worker_id=args.worker_id, concurrency=args.concurrency)))
+    asyncio.run(run_standalone(processor))
     return 0

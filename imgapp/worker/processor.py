@@ -7,6 +7,10 @@ IMMEDIATE) and held by a lease the processor renews while it works. A
 processor that dies stops renewing; its tasks go back to the queue when the
 lease expires (and fail with a refund after `TASK_MAX_ATTEMPTS`). On shutdown
 it stops claiming and gives back the tasks it holds.
+
+Each poll also records the processor's heartbeat (`worker_heartbeats`, at
+most every WORKER_HEARTBEAT_SECONDS), which `/api/health/ready` reads, and
+each task's end is timed into `imgapp_task_duration_seconds`.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from imgapp.core import db, events
+from sqlalchemy.exc import SQLAlchemyError
+
+from imgapp.core import db, events, metrics
 from imgapp.core.settings import get_settings
 from imgapp.flows import tasks as task_flow
 from imgapp.gateways import image_files as images
@@ -29,10 +35,13 @@ from imgapp.gateways import providers
 from imgapp.gateways.providers import Cancelled, Provider, ProviderError
 from imgapp.models import Task
 from imgapp.models.base import require_id
-from imgapp.services import queue
+from imgapp.services import heartbeats, queue
 from imgapp.services.task_views import encode_message
 
 log = logging.getLogger(__name__)
+
+# How a task's run ended, as `imgapp_task_duration_seconds{outcome}` counts it.
+COMPLETED, FAILED, CANCELLED, RELEASED = "completed", "failed", "cancelled", "released"
 
 
 @dataclass
@@ -84,10 +93,14 @@ class Processor:
         worker_id: str | None = None,
         concurrency: int | None = None,
         provider_factory: Callable[[], Provider] = providers.configured,
+        kind: str = heartbeats.IN_APP,
     ) -> None:
-        """Defaults come from settings (TASK_*)."""
+        """Defaults come from settings (TASK_*); `kind`: in the app or standalone."""
         settings = get_settings()
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.kind = kind
+        self.heartbeat_seconds = settings.worker_heartbeat_seconds
+        self._next_beat = 0.0
         self.concurrency = concurrency or settings.task_concurrency
         self.lease_seconds = settings.task_lease_seconds
         self.max_attempts = settings.task_max_attempts
@@ -112,6 +125,7 @@ class Processor:
         """One round: requeue expired leases, claim what fits, start it. Returns tasks claimed."""
         if self._stopping:
             return 0
+        await self._beat()
         if self._claiming is None:
             self._claiming = asyncio.Lock()
         async with self._claiming:  # the scheduled poll and a refill never claim side by side
@@ -131,6 +145,20 @@ class Processor:
             self._start(claimed)
             self._queue_had_more = len(claimed) == free
             return len(claimed)
+
+    async def _beat(self) -> None:
+        """Record that this processor is alive (at most every WORKER_HEARTBEAT_SECONDS)."""
+        if time.monotonic() < self._next_beat:
+            return
+        self._next_beat = time.monotonic() + self.heartbeat_seconds
+        await asyncio.to_thread(
+            db.call,
+            heartbeats.beat,
+            worker_id=self.worker_id,
+            kind=self.kind,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+        )
 
     def _start(self, claimed: list[Task]) -> None:
         for task in claimed:
@@ -165,13 +193,15 @@ class Processor:
         job = _Job(task, self.worker_id, self.lease_seconds, self.progress_interval)
         self._jobs[job.task_id] = job
         heartbeat = asyncio.create_task(self._heartbeat(job))
+        started, outcome = time.monotonic(), FAILED
         try:
             await _announce(job.task_id)
-            await self._generate(job)
+            outcome = await self._generate(job)
         except Exception:
             log.exception("task %s: unexpected error", job.task_id)
             await self._fail(job, "unexpected error (see the processor log)", "task.msg.internal")
         finally:
+            metrics.record_task(job.task.provider, outcome, time.monotonic() - started)
             job.stop.set()
             heartbeat.cancel()
             self._jobs.pop(job.task_id, None)
@@ -179,7 +209,8 @@ class Processor:
             if self._queue_had_more:
                 self._claim_again_soon()
 
-    async def _generate(self, job: _Job) -> None:
+    async def _generate(self, job: _Job) -> str:
+        """Run the task on its provider; answers how it ended (COMPLETED, FAILED, ...)."""
         provider = self.provider_factory()
         try:
             made = await asyncio.to_thread(
@@ -194,14 +225,19 @@ class Processor:
                     db.call, queue.release, task_id=job.task_id, worker_id=self.worker_id
                 )
                 await _announce(job.task_id)
-            return  # cancelled by its owner (already refunded) or taken over after our lease lapsed
+                return RELEASED
+            return (
+                CANCELLED  # by its owner (already refunded), or taken over after our lease lapsed
+            )
         except ProviderError as exc:
             await self._fail(job, str(exc), exc.message_key)
-            return
+            return FAILED
         stored = await asyncio.to_thread(self._store, job, made) if made else []
         kept = await self._record(queue.Completion(job.task_id, provider.name, stored))
         if not kept:  # cancelled while the last image was being made: keep nothing
             await asyncio.to_thread(images.delete, stored)
+            return CANCELLED
+        return COMPLETED
 
     async def _record(self, completion: queue.Completion) -> bool:
         """Record a completion; those that finish together share one transaction.
@@ -281,6 +317,10 @@ class Processor:
             job.stop.set()
         if self._runs:
             await asyncio.wait(list(self._runs.values()), timeout=grace_seconds)
+        try:  # a clean stop: readiness no longer expects this processor
+            await asyncio.to_thread(db.call, heartbeats.forget, worker_id=self.worker_id)
+        except SQLAlchemyError:
+            log.warning("processor %s: could not remove its heartbeat", self.worker_id)
 
 
 async def _announce(task_id: int) -> None:

@@ -236,4 +236,4 @@ def test_openapi_is_served_under_api_docs(client):
 
 
 def test_health(client):
-    assert client.get("/api/health").json() == {"status": "ok", "database": "ok"}
+    assert client.get("/api/health").json() == {"status": "ok"}

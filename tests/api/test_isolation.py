@@ -26,6 +26,7 @@ ROUTES: dict[str, str] = {
     "/api/docs": PUBLIC,
     "/docs/oauth2-redirect": PUBLIC,
     "/api/health": PUBLIC,
+    "/api/health/ready": PUBLIC,
     "/api/{path:path}": PUBLIC,  # the JSON 404
     # Signing in and out: anonymous by nature (Origin-checked).
     "/api/auth/register": PUBLIC,
@@ -66,6 +67,7 @@ ROUTES: dict[str, str] = {
     "/api/billing/deduct": INTERNAL,
     "/api/tasks/process": INTERNAL,
     "/api/invites/reward": INTERNAL,
+    "/api/metrics": INTERNAL,
     "/api/payments/webhook": WEBHOOK,
 }
 
@@ -131,7 +133,7 @@ def test_internal_routes_refuse_a_session_and_a_wrong_secret(client):
     user = funded_user(10)
     client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD})
     internal = [(m, p) for m, p in _served() if ROUTES[p] == INTERNAL]
-    assert len(internal) == 3
+    assert len(internal) == 4
     for method, path in internal:
         body = {"user_id": user.id, "amount": 1, "idempotency_key": "k", "invitee_id": user.id}
         signed_in = client.request(method, path, json=body)

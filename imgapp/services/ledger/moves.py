@@ -9,17 +9,20 @@ The key is claimed *after* the balance row is locked by the UPDATE. If a
 racing twin committed the same key first, the UPDATE is compensated while the
 row lock is still held, and the twin's entry is returned: the same key never
 moves money twice, and no savepoint is needed on the hot path. Everything runs
-in the caller's transaction.
+in the caller's transaction; a new movement is counted
+(`imgapp_ledger_movements_total`) once that transaction commits.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, func, literal, select
 from sqlmodel import Session
 
-from imgapp.core.db import InsertUnlessExists
+from imgapp.core import metrics
+from imgapp.core.db import InsertUnlessExists, after_commit
 from imgapp.models.base import utcnow
 from imgapp.models.billing import BillingAccount, LedgerEntry, LedgerKind
 from imgapp.services.errors import (
@@ -134,6 +137,7 @@ def _move(
     if entry_id is None:  # the key was used first by someone else: undo, then replay
         shift_balance(session, user_id=user_id, amount=-amount)
         return _replay(session, w.key, user_id=user_id, amount=amount, kind=kind)
+    after_commit(session, partial(metrics.record_ledger_movement, kind.value))
     return w.moved(entry_id=entry_id, balance_after=new_balance)
 
 

@@ -57,6 +57,7 @@ class Outcome:
     order: PaymentTransaction | None = None
     balance: int | None = None
     reward: invites.Reward | None = None  # the inviter's, when this was a first recharge
+    late: bool = False  # credited after the order had expired (honoured, audited as late)
 
     @property
     def accepted(self) -> bool:
@@ -204,7 +205,7 @@ def _credit(
     reward = invites.on_first_recharge(
         session, invitee_id=order.user_id, recharge_credits=order.credits
     )
-    return Outcome(Verdict.CREDITED, order, movement.balance_after, reward)
+    return Outcome(Verdict.CREDITED, order, movement.balance_after, reward, late=late)
 
 
 def confirm_paid(session: Session, *, order_id: str) -> Outcome:
