@@ -2,7 +2,8 @@
 
 `IMGAPP_TEST_DB=sqlite` (default) or `postgresql` picks the database for the
 whole run; `make test` runs the suite once with each. PostgreSQL is a real
-server started here and stopped at the end. Nothing is mocked: API tests
+server started here and stopped at the end, and so is Redis (`redis_server`,
+for the event bus tests). Nothing is mocked: API tests
 speak HTTP to a server on loopback, browser tests drive Debian Chromium
 against the app started the way `make run` starts it.
 """
@@ -39,6 +40,7 @@ from imgapp.core import db, migrations  # noqa: E402 - after the environment abo
 from imgapp.core.settings import get_settings  # noqa: E402
 from tests.support.browser import CHROMIUM_ARGS  # noqa: E402
 from tests.support.pg import PostgresServer  # noqa: E402
+from tests.support.redis_server import RedisServer  # noqa: E402
 from tests.support.servers import ApiServer, AppProcess  # noqa: E402
 
 DB_KIND = os.environ.get("IMGAPP_TEST_DB", "sqlite")
@@ -112,6 +114,14 @@ def databases() -> Iterator[Databases]:
         if pg:
             pg.stop()
         shutil.rmtree(_TMP, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real Redis server on a free loopback port, started on first use, for the whole run."""
+    server = RedisServer().start()
+    yield server
+    server.remove()
 
 
 @pytest.fixture

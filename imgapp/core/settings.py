@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     signup_limit_per_ip_per_hour: int = Field(default=10, ge=0)  # 0 = no limit
 
     redis_url: str | None = None
+    # The cross-process event bus (core.events): auto = redis with REDIS_URL, else postgres
+    # on a PostgreSQL database, else memory (this process only).
+    event_bus: Literal["auto", "memory", "postgres", "redis"] = "auto"
 
     # Readiness (`/api/health/ready`) and metrics (`/api/metrics`).
     ready_timeout_seconds: float = Field(default=2.0, gt=0, le=30)  # per dependency check
@@ -164,6 +167,30 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'imgapp.db'}"
+
+    @property
+    def is_postgres(self) -> bool:
+        """Whether the database is PostgreSQL."""
+        return self.effective_database_url.startswith(("postgresql", "postgres:"))
+
+    @property
+    def event_transport(self) -> Literal["memory", "postgres", "redis"]:
+        """The event bus `EVENT_BUS` resolves to (`auto`: Redis, else PostgreSQL, else memory)."""
+        if self.event_bus != "auto":
+            return self.event_bus
+        if self.redis_url:
+            return "redis"
+        return "postgres" if self.is_postgres else "memory"
+
+    @model_validator(mode="after")
+    def _event_bus_has_its_server(self) -> Settings:
+        if self.event_bus == "redis" and not self.redis_url:
+            msg = "EVENT_BUS=redis needs REDIS_URL"
+            raise ValueError(msg)
+        if self.event_bus == "postgres" and not self.is_postgres:
+            msg = "EVENT_BUS=postgres needs a PostgreSQL DATABASE_URL"
+            raise ValueError(msg)
+        return self
 
     @property
     def site_origin(self) -> str:
@@ -328,7 +355,22 @@ def check_settings(settings: Settings) -> list[Check]:
             "metrics are per process (each process answers its own /api/metrics)",
         )
     )
+    checks.append(
+        Check(
+            "EVENT_BUS",
+            "ok",
+            _EVENT_BUS_DETAIL[settings.event_transport],
+            blocks_production=False,
+        )
+    )
     return checks
+
+
+_EVENT_BUS_DETAIL = {
+    "memory": "memory: events reach this process's pages only",
+    "postgres": "postgres: LISTEN/NOTIFY on DATABASE_URL, across processes",
+    "redis": "redis: pub/sub on REDIS_URL, across processes",
+}
 
 
 def production_problems(settings: Settings) -> list[Check]:

@@ -1,4 +1,4 @@
-"""Generation tasks, one function per action: submit, cancel, fail, record, recover, announce.
+"""Generation tasks, one function per action: submit, cancel, fail, progress, record, recover.
 
 Each action runs in one transaction of its own (through `core.db`), calls the
 queue service, and hands the owner's open pages what that transaction already
@@ -6,8 +6,10 @@ knows: the task's snapshot and, when money moved, the balance after. Callers
 (the console, the API, the processor, the CLI) get the same `Outcome` back, so
 nobody reads the task or the balance again after an action.
 
-Pages served by other processes are not reached from here: the live bridge's
-catch-up poll brings them the change from the database.
+Announcements go through `core.events`: to this process's pages at once and,
+with a cross-process bus, to every app process (a standalone worker's too).
+Where an announcement costs a read, it is built only when someone can hear it
+(`events.is_heard`).
 """
 
 from __future__ import annotations
@@ -98,6 +100,32 @@ def fail(*, task_id: int, worker_id: str | None, error: str, message_key: str) -
     return outcome
 
 
+def progress(
+    *, task_id: int, worker_id: str, lease_seconds: int, percent: int, message: str
+) -> bool:
+    """Record a running task's progress (renewing its lease) and announce it, in one transaction.
+
+    False when the task is no longer this processor's (cancelled, or re-leased).
+    """
+    heard = events.is_heard()
+
+    def run(session: Session) -> tuple[bool, dict[str, Any] | None]:
+        ours = queue.heartbeat(
+            session,
+            task_id=task_id,
+            worker_id=worker_id,
+            lease_seconds=lease_seconds,
+            progress=percent,
+            message=message,
+        )
+        return ours, _one(session, task_id) if ours and heard else None
+
+    ours, snapshot = db.call(run)
+    if snapshot is not None:
+        _publish(snapshot)
+    return ours
+
+
 def record(
     *,
     worker_id: str,
@@ -110,7 +138,7 @@ def record(
     Answers whether each completion was kept (not cancelled or re-leased
     meanwhile) and the tasks claimed; the kept ones are announced.
     """
-    listening = events.has_subscribers()
+    listening = events.is_heard()
 
     def run(session: Session) -> tuple[list[bool], list[Task], list[dict[str, Any]]]:
         kept, claimed = queue.complete_many(
@@ -131,7 +159,7 @@ def record(
 
 def recover(*, max_attempts: int) -> queue.Recovery:
     """Expired leases: back to the queue, or failed and refunded; each one announced."""
-    listening = events.has_subscribers()
+    listening = events.is_heard()
 
     def run(session: Session) -> tuple[queue.Recovery, list[dict[str, Any]]]:
         recovery = queue.recover_expired(session, max_attempts=max_attempts)
@@ -147,9 +175,9 @@ def recover(*, max_attempts: int) -> queue.Recovery:
 def announce(task_id: int) -> None:
     """Publish the task as the database has it now (progress, a claim, a release: no money moved).
 
-    Does nothing in a process where no page listens (a standalone worker, the CLI).
+    Does nothing when nobody can hear it (memory bus and no page in this process).
     """
-    if not events.has_subscribers():
+    if not events.is_heard():
         return
     with db.read() as session:
         found = task_views.snapshots_by_id(session, [task_id])

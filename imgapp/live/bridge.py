@@ -2,13 +2,21 @@
 
 Signed-in pages register their tab (`tabs.register`); a tab counts
 while Reflex still has a socket for it (`event_namespace.token_to_sid`).
-Two sources feed the pushes:
-  * events published in this process (the in-app processor, the API, the
-    console), delivered at once;
-  * a catch-up poll of the database every `LIVE_POLL_SECONDS` for tasks of
-    connected users changed by other processes (standalone workers, other app
-    processes) and for the sessions of open tabs that ended elsewhere, so no
-    broker is needed for correctness.
+Three sources feed the pushes:
+  * events (`core.events`) published in any process: this one's delivered at
+    once, other processes' (other app processes, standalone workers, the CLI)
+    through the cross-process bus (PostgreSQL LISTEN/NOTIFY or Redis pub/sub)
+    that the lifespan task listens to. Each app process pushes to the tabs
+    whose sockets it holds, so every tab hears an event once;
+  * after the bus (re)connects, a catch-up of every open page (`catch_up`):
+    the balance, the recharge page's orders, the latest tasks, the usage,
+    invites and security pages, and sessions ended meanwhile: what was
+    published while the connection was down is read from the database;
+  * a safety net every `LIVE_POLL_SECONDS`: tasks of connected users changed in
+    the database (the only source with the memory bus and several processes)
+    and the sessions of open tabs that ended elsewhere (expiry included).
+An event too large for the transport arrives as a reference (`Event.partial`):
+the bridge reads the task (or the sessions) from the database instead.
 Each push is `app.modify_state(...)`: it reaches the browser without a reload.
 The time from an event's publication to its pushes applied is observed as
 `imgapp_push_latency_seconds` (events of this process; the catch-up is not timed).
@@ -20,6 +28,7 @@ with it, `end_sessions`), a new device's sign-in to the user's other tabs
 (`AppState.show_new_device`) and their open security page; and whenever the report
 could have changed (money moved: a charge, a refund, a payment; or a task
 finished) each open usage page reads its report again (`UsageState.refresh`).
+A page that (re)connects its socket runs its `load` again: it reads the database.
 """
 
 from __future__ import annotations
@@ -45,7 +54,7 @@ from imgapp.models.tasks import ACTIVE
 from imgapp.services import ledger, sessions, task_views
 from imgapp.state import tabs
 from imgapp.state.app import AppState, current_path
-from imgapp.state.console import ConsoleState
+from imgapp.state.console import RECENT_TASKS, ConsoleState
 from imgapp.state.invites import InvitesState
 from imgapp.state.recharge import RechargeState
 from imgapp.state.security import SecurityState
@@ -180,10 +189,44 @@ def _moves_report(snapshot: dict[str, Any]) -> bool:
     return moved and _first_report(int(snapshot.get("id") or 0), status)
 
 
+def _read_task(task_id: int, balance: object) -> dict[str, Any] | None:
+    """A task's snapshot from the database (an event that arrived as a reference)."""
+    with db.read() as session:
+        found = task_views.snapshots_by_id(session, [task_id])
+    if not found:
+        return None
+    return found[0] if balance is None else {**found[0], "balance": balance}
+
+
+async def _complete(event: events.Event) -> events.Event | None:
+    """The event with its full data: a reference is read again from the database."""
+    if not event.partial:
+        return event
+    if event.topic == "task":
+        task_id = event.data.get("id")
+        if task_id is None:
+            await catch_up_user(event.user_id)
+            return None
+        snapshot = await asyncio.to_thread(
+            _read_task,
+            int(task_id),  # type: ignore[call-overload]
+            event.data.get("balance"),
+        )
+        return None if snapshot is None else events.Event("task", event.user_id, snapshot)
+    if event.topic == "session" and event.data.get("kind") == "revoked":
+        await _end_revoked_sessions()  # which sessions ended: the database says
+        await refresh_security(event.user_id)
+        return None
+    return event  # payments and invites carry small fields only: nothing was left out
+
+
 async def _on_event(event: events.Event) -> None:
-    reached = await _apply(event)
+    completed = await _complete(event)
+    if completed is None:
+        return
+    reached = await _apply(completed)
     if reached:  # an event no open page showed was pushed nowhere: no latency to speak of
-        metrics.record_push(time.monotonic() - event.published_at)
+        metrics.record_push(time.time() - event.published_at)
 
 
 async def _apply(event: events.Event) -> int:
@@ -209,6 +252,42 @@ async def _apply(event: events.Event) -> int:
             reached += await show_new_device(event.user_id, event.data)
         reached += await refresh_security(event.user_id)
     return reached
+
+
+def _read_user(user_id: int) -> tuple[int, list[dict[str, Any]]]:
+    with db.read() as session:
+        balance = ledger.balance(session, user_id=user_id)
+        latest = task_views.recent(session, user_id=user_id, limit=RECENT_TASKS)
+        return balance, task_views.snapshots(session, latest)
+
+
+async def catch_up_user(user_id: int) -> None:
+    """Everything the user's open pages show, read again: events may have been missed."""
+    balance, snapshots = await asyncio.to_thread(_read_user, user_id)
+    await push_balance(user_id, balance)
+
+    def apply(page: ConsoleState) -> None:
+        for snapshot in reversed(snapshots):  # oldest first, as they happened
+            page.apply_task(snapshot)
+
+    await _each_tab(user_id, ConsoleState, apply)
+    await _each_tab(user_id, RechargeState, lambda page: page.refresh(), on_path=routes.RECHARGE)
+    await refresh_usage(user_id)
+    await refresh_invites(user_id)
+    await refresh_security(user_id)
+
+
+async def catch_up() -> None:
+    """After the event bus (re)connected: every connected user's pages read the database."""
+    try:
+        await _end_revoked_sessions()
+    except Exception:
+        log.exception("live session check after a reconnect failed")
+    for user_id in tabs.users():
+        try:
+            await catch_up_user(user_id)
+        except Exception:
+            log.exception("catching up user %s after a reconnect failed", user_id)
 
 
 def _charged_or_ended(task: Task, since: datetime) -> bool:
@@ -276,12 +355,15 @@ async def _catch_up(poll_seconds: float) -> None:
 
 @contextlib.asynccontextmanager
 async def bridge(app: Any) -> AsyncIterator[None]:
-    """The Reflex lifespan task: subscribe to events and run the catch-up poll."""
+    """The Reflex lifespan task: subscribe, listen to the bus, run the catch-up poll."""
     tabs.attach(app)
     unsubscribe = events.subscribe(_on_event)
+    listener = asyncio.create_task(events.listen(catch_up), name="imgapp-event-bus")
     poller = asyncio.create_task(_catch_up(get_settings().live_poll_seconds))
+    log.info("live bridge: %s event bus", events.transport())
     try:
         yield
     finally:
         poller.cancel()
+        listener.cancel()
         unsubscribe()

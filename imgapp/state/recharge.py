@@ -141,6 +141,11 @@ class RechargeState(AppState):
     @rx.event
     async def load(self) -> None:
         """Recent orders from the database; the newest pending one stays on screen."""
+        await self.refresh()
+        self.form_error = ""
+
+    async def refresh(self) -> None:
+        """Read the orders again (also the bridge, when events may have been missed)."""
         if not self.user_id:
             return
         found = await asyncio.to_thread(
@@ -157,7 +162,6 @@ class RechargeState(AppState):
         self.qr_image = ""
         if shown:
             self._show(shown)
-        self.form_error = ""
 
     @rx.event
     def pick(self, amount: str) -> None:

@@ -6,7 +6,9 @@ processor; on its own:
     python -m imgapp.worker [--concurrency N] [--worker-id ID]
 
 Either way an APScheduler job calls `Processor.poll_once` every
-TASK_POLL_SECONDS. On SIGTERM/SIGINT the standalone process stops claiming,
+TASK_POLL_SECONDS. A standalone worker announces through the event bus
+(`core.events`: PostgreSQL NOTIFY or Redis), so the app processes' pages see
+its progress at once. On SIGTERM/SIGINT the standalone process stops claiming,
 gives back the tasks it holds, and exits.
 """
 
@@ -22,7 +24,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from imgapp.core import logs
+from imgapp.core import events, logs
 from imgapp.core.settings import assert_startable, get_settings
 from imgapp.services import heartbeats
 from imgapp.worker.processor import Processor
@@ -100,11 +102,15 @@ async def run_standalone(processor: Processor) -> None:
         loop.add_signal_handler(sig, stop.set)
     scheduler = start(processor)
     log.info(
-        "processor %s polling every %ss", processor.worker_id, get_settings().task_poll_seconds
+        "processor %s polling every %ss, announcing through the %s event bus",
+        processor.worker_id,
+        get_settings().task_poll_seconds,
+        events.transport(),
     )
     await stop.wait()
     scheduler.shutdown(wait=False)
     await processor.shutdown()
+    await asyncio.to_thread(events.close)  # what it announced last still reaches the pages
     log.info("processor %s stopped", processor.worker_id)
 
 

@@ -70,18 +70,15 @@ class _Job:
         if now - self.last_write < self.progress_interval and percent < 100:  # noqa: PLR2004
             return
         self.last_write = now
-        still_ours = db.call(
-            queue.heartbeat,
+        still_ours = task_flow.progress(
             task_id=self.task_id,
             worker_id=self.worker_id,
             lease_seconds=self.lease_seconds,
-            progress=percent,
+            percent=percent,
             message=encode_message(key, params),
         )
         if not still_ours:  # cancelled, or our lease went to another processor
             self.stop.set()
-            return
-        task_flow.announce(self.task_id)
 
 
 class Processor:
@@ -324,8 +321,11 @@ class Processor:
 
 
 async def _announce(task_id: int) -> None:
-    """Publish the task to this process's open pages (nothing to do in a standalone worker)."""
-    if events.has_subscribers():
+    """Publish the task to whoever can hear it: pages here, or app processes over the bus.
+
+    Only a standalone worker on the memory bus (nobody hears it) skips the read.
+    """
+    if events.is_heard():
         await asyncio.to_thread(task_flow.announce, task_id)
 
 

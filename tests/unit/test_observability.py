@@ -114,7 +114,7 @@ def test_a_request_id_is_kept_only_when_it_is_a_plain_token(presented, kept):
 
 def test_events_are_stamped_when_published_and_stamps_do_not_affect_equality():
     event = events.Event("task", 1, {"id": 1})
-    assert 0 <= time.monotonic() - event.published_at < 1
+    assert 0 <= time.time() - event.published_at < 1
     assert event == events.Event("task", 1, {"id": 1})
     assert events.health().ok
 
