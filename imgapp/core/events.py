@@ -128,9 +128,11 @@ def is_heard() -> bool:
 
 
 def health() -> BusHealth:
-    """Whether events reach other processes: in-process delivery cannot fail; a bus's
-    listener reports whether it is connected (a process that does not listen, such
-    as a standalone worker or a test server without the app's lifespan, only sends).
+    """Whether events reach other processes, for readiness.
+
+    In-process delivery cannot fail; a bus's listener reports whether it is
+    connected (a process that does not listen, such as a standalone worker or a
+    test server without the app's lifespan, only sends).
     """
     bus = configured_bus()
     if bus is None:
