@@ -159,6 +159,25 @@ def signed_in_page(active: str, title_key: str, *children: rx.Component) -> rx.C
     )
 
 
+def section_card(
+    title_key: str,
+    *children: rx.Component,
+    card_id: str | None = None,
+    on_mount: rx.EventHandler | None = None,
+) -> rx.Component:
+    """A titled card holding one part of a page (a form, a table), full width."""
+    extra = {"on_mount": on_mount} if on_mount is not None else {}
+    return rx.card(
+        rx.flex(
+            rx.heading(t(title_key), size="4", as_="h2"), *children, direction="column", spacing="3"
+        ),
+        size="2",
+        width="100%",
+        id=card_id,
+        **extra,
+    )
+
+
 def auth_card(*children: rx.Component) -> rx.Component:
     """A centred card for the sign-in and sign-up pages."""
     return rx.center(

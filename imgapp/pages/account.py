@@ -3,7 +3,7 @@
 import reflex as rx
 
 from imgapp.components.auth_form import labelled
-from imgapp.components.layout import signed_in_page
+from imgapp.components.layout import section_card, signed_in_page
 from imgapp.components.native_form import native_form
 from imgapp.components.native_select import native_select
 from imgapp.components.tables import ledger_table
@@ -25,19 +25,8 @@ def _outcome(ok: rx.Var, ok_key: str, error: rx.Var, prefix: str) -> rx.Componen
     )
 
 
-def _card(title_key: str, *children: rx.Component, card_id: str | None = None) -> rx.Component:
-    return rx.card(
-        rx.flex(
-            rx.heading(t(title_key), size="4", as_="h2"), *children, direction="column", spacing="3"
-        ),
-        size="2",
-        width="100%",
-        id=card_id,
-    )
-
-
 def _profile() -> rx.Component:
-    return _card(
+    return section_card(
         "acct.profile",
         rx.form(
             rx.flex(
@@ -62,7 +51,7 @@ def _profile() -> rx.Component:
 
 
 def _time_zone() -> rx.Component:
-    return _card(
+    return section_card(
         "acct.time_zone",
         rx.text(t("acct.time_zone_hint"), size="2", color_scheme="gray"),
         rx.form(
@@ -102,7 +91,7 @@ def _time_zone() -> rx.Component:
 
 
 def _email() -> rx.Component:
-    return _card(
+    return section_card(
         "acct.email_title",
         rx.text(
             t("acct.current_email"),
@@ -153,7 +142,7 @@ def _email() -> rx.Component:
 
 
 def _password() -> rx.Component:
-    return _card(
+    return section_card(
         "acct.password_title",
         rx.form(
             rx.flex(
@@ -197,7 +186,7 @@ def _password() -> rx.Component:
 
 
 def _statement() -> rx.Component:
-    return _card(
+    return section_card(
         "acct.statement",
         rx.text(t("acct.statement_hint"), size="2", color_scheme="gray"),
         native_form(
@@ -250,7 +239,7 @@ def account() -> rx.Component:
                 spacing="4",
                 width="100%",
             ),
-            _card(
+            section_card(
                 "acct.billing", ledger_table(AccountState.entry_rows, table_id="account-entries")
             ),
             _statement(),

@@ -3,7 +3,7 @@
 import reflex as rx
 
 from imgapp.components.auth_form import labelled
-from imgapp.components.layout import signed_in_page
+from imgapp.components.layout import section_card, signed_in_page
 from imgapp.components.native_select import native_select
 from imgapp.components.tables import field, rows_table
 from imgapp.components.text import t
@@ -11,17 +11,6 @@ from imgapp.core import routes
 from imgapp.pages.security_credentials import api_keys_section, two_factor_section
 from imgapp.state.app import AppState
 from imgapp.state.security import CATEGORIES, SecurityState
-
-
-def _card(title_key: str, *children: rx.Component, card_id: str) -> rx.Component:
-    return rx.card(
-        rx.flex(
-            rx.heading(t(title_key), size="4", as_="h2"), *children, direction="column", spacing="3"
-        ),
-        size="2",
-        width="100%",
-        id=card_id,
-    )
 
 
 def _session_device(row: rx.Var) -> rx.Component:
@@ -53,7 +42,7 @@ def _session_action(row: rx.Var) -> rx.Component:
 
 
 def _sessions() -> rx.Component:
-    return _card(
+    return section_card(
         "sec.sessions",
         rx.text(t("sec.sessions_hint"), size="2", color_scheme="gray"),
         rows_table(
@@ -155,7 +144,7 @@ def _export(label_key: str, href: rx.Var, link_id: str) -> rx.Component:
 
 
 def _log() -> rx.Component:
-    return _card(
+    return section_card(
         "sec.log",
         rx.text(t("sec.log_hint"), size="2", color_scheme="gray"),
         _log_filters(),

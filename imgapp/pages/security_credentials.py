@@ -10,26 +10,13 @@ from __future__ import annotations
 import reflex as rx
 
 from imgapp.components.auth_form import labelled
+from imgapp.components.layout import section_card
 from imgapp.components.tables import field, rows_table
 from imgapp.components.text import t
 from imgapp.models.credentials import API_KEY_NAME_MAX_LENGTH
 from imgapp.state.api_keys import DEFAULT_DAYS, MAX_DAYS, MIN_DAYS, ApiKeysState
 from imgapp.state.reauth import FOR_CODES, FOR_KEY, ReauthState
 from imgapp.state.two_factor import TwoFactorState
-
-
-def _card(
-    title_key: str, *children: rx.Component, card_id: str, on_mount: rx.EventHandler
-) -> rx.Component:
-    return rx.card(
-        rx.flex(
-            rx.heading(t(title_key), size="4", as_="h2"), *children, direction="column", spacing="3"
-        ),
-        size="2",
-        width="100%",
-        id=card_id,
-        on_mount=on_mount,
-    )
 
 
 def _error(message: rx.Var[str], error_id: str) -> rx.Component:
@@ -375,7 +362,7 @@ def _two_factor_off() -> rx.Component:
 
 def two_factor_section() -> rx.Component:
     """Two-factor sign-in: off (turn on), setting up, on (status, new codes, turn off)."""
-    return _card(
+    return section_card(
         "sec.tfa_title",
         rx.text(t("sec.tfa_hint"), size="2", color_scheme="gray"),
         rx.cond(
@@ -559,7 +546,7 @@ def _key_action(row: rx.Var) -> rx.Component:
 
 def api_keys_section() -> rx.Component:
     """Personal API keys: create one (after confirming), the list, revoke."""
-    return _card(
+    return section_card(
         "sec.keys_title",
         rx.text(t("sec.keys_hint"), size="2", color_scheme="gray"),
         rx.cond(
