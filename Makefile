@@ -1,8 +1,11 @@
 # The two commands (README.md): `make run` serves the app, `make test` runs every test.
-.PHONY: run test dev bench lint
+.PHONY: run run-prod test dev bench lint
 
 run:
 	scripts/run.sh
+
+run-prod:
+	scripts/run-prod.sh
 
 test:
 	scripts/test.sh $(ARGS)

@@ -77,6 +77,28 @@ def test_pages_allow_their_own_inline_scripts_by_hash_and_nothing_foreign(tmp_pa
     assert page.headers["x-frame-options"] == "DENY"
 
 
+def test_nginx_maps_give_static_answers_the_headers_the_app_sends(tmp_path: Path, configure):
+    configure(SITE_URL="https://imgapp.example.com")
+    (tmp_path / "index.html").write_bytes(b"<html><script>boot(1)</script></html>")
+    conf = hardening.nginx_headers(tmp_path)
+    hardening.serve_pages_from(tmp_path)
+    try:
+        page = hardening.security_headers("/console", "text/html")
+        asset = hardening.security_headers("/assets/a.js", "text/javascript")
+    finally:
+        hardening.serve_pages_from(None)
+    for header in hardening.NGINX_HEADERS:
+        block = conf.split(f"map $sent_http_content_type {hardening.nginx_variable(header)} {{")[1]
+        block = block.split("}")[0]
+        assert f'"~^text/html" "{page.get(header, "")}";' in block
+        assert f'default "{asset.get(header, "")}";' in block
+    digest = base64.b64encode(hashlib.sha256(b"boot(1)").digest()).decode()
+    assert f"'sha256-{digest}'" in conf
+    assert "wss://imgapp.example.com" in conf
+    with pytest.raises(FileNotFoundError):
+        hardening.nginx_headers(tmp_path / "missing")
+
+
 def test_a_crash_answers_a_plain_500_with_headers_and_no_trace():
     app = create_api()
 
