@@ -156,19 +156,19 @@ static="$ROOT/.web/build/client"
 # --- app processes and workers ------------------------------------------------
 t=$SECONDS
 app_ports=()
+# One at a time: at start Reflex clears its on-disk state folder (.states) in the
+# project directory, and two processes starting together race on its files.
 for i in $(seq 1 "$apps"); do
   p=$((port + i))
   app_ports+=("$p")
   REFLEX_BACKEND_ONLY=true setsid reflex run --env prod --backend-only --backend-host 127.0.0.1 --backend-port "$p" \
     >"$log/app-$p.log" 2>&1 &
   app_pids+=($!)
+  wait_for "the app process on $p (log: $log/app-$p.log)" 180 http_ok "http://127.0.0.1:$p/api/health"
 done
 for i in $(seq 1 "$workers"); do
   setsid python -m imgapp.worker --worker-id "run-prod-worker-$i" >"$log/worker-$i.log" 2>&1 &
   worker_pids+=($!)
-done
-for p in "${app_ports[@]}"; do
-  wait_for "the app process on $p (log: $log/app-$p.log)" 180 http_ok "http://127.0.0.1:$p/api/health"
 done
 apps_secs=$((SECONDS - t))
 
