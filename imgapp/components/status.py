@@ -1,4 +1,4 @@
-"""The colours statuses show in: a task's (console, dashboard, usage) and an invitee's (invites)."""
+"""The colours statuses show in: a task's (console, dashboard, usage), an invitee's, a key's."""
 
 from __future__ import annotations
 
@@ -29,3 +29,11 @@ INVITE_STATUS_COLORS = {
 def invite_status_color(status: rx.Var) -> rx.Var:
     """The badge colour for an invitee's status held in `status`."""
     return rx.match(status, *INVITE_STATUS_COLORS.items(), "gray")
+
+
+API_KEY_STATUS_COLORS = {"active": "grass", "revoked": "red", "expired": "amber"}
+
+
+def api_key_status_color(status: rx.Var) -> rx.Var:
+    """The badge colour for an API key's status held in `status`."""
+    return rx.match(status, *API_KEY_STATUS_COLORS.items(), "amber")

@@ -11,6 +11,7 @@ import reflex as rx
 
 from imgapp.components.auth_form import labelled
 from imgapp.components.layout import section_card
+from imgapp.components.status import api_key_status_color
 from imgapp.components.tables import field, rows_table
 from imgapp.components.text import t
 from imgapp.models.credentials import API_KEY_NAME_MAX_LENGTH
@@ -518,12 +519,9 @@ def _key_used(row: rx.Var) -> rx.Component:
 
 
 def _key_status(row: rx.Var) -> rx.Component:
-    status = row["status"]
     return rx.badge(
         row["status_label"],
-        color_scheme=rx.cond(
-            status == "active", "grass", rx.cond(status == "revoked", "red", "amber")
-        ),
+        color_scheme=api_key_status_color(row["status"]),
         class_name="key-status",
     )
 
