@@ -113,11 +113,6 @@ def _deliver_here(event: Event) -> None:
             loop.call_soon_threadsafe(_deliver, loop, callback, event)
 
 
-def has_subscribers() -> bool:
-    """Whether anything in this process listens (a standalone worker: nothing does)."""
-    return bool(_subscribers)
-
-
 def is_heard() -> bool:
     """Whether a published event can reach anyone: a subscriber here, or other processes.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Any
 
 _tokens: dict[int, set[str]] = {}
@@ -29,18 +30,14 @@ def register(user_id: int, token: str, session_id: int = 0) -> None:
         _session_of[token] = session_id
 
 
-def session_of(token: str) -> int:
-    """The sign-in session the tab was last resolved with (0: unknown)."""
-    return _session_of.get(token, 0)
-
-
 def sessions_in_use() -> dict[int, list[tuple[int, str]]]:
     """Connected tabs by sign-in session: session id -> [(user id, token)]."""
+    live = _live_tokens()
     found: dict[int, list[tuple[int, str]]] = {}
-    for user_id in users():
-        for token in connected(user_id):
+    for user_id, tokens in list(_tokens.items()):
+        for token in tokens:
             session_id = _session_of.get(token, 0)
-            if session_id:
+            if session_id and token in live:
                 found.setdefault(session_id, []).append((user_id, token))
     return found
 
@@ -50,14 +47,20 @@ def users() -> list[int]:
     return [u for u in list(_tokens) if connected(u)]
 
 
+def _live_tokens() -> Container[str]:
+    """The tokens with a socket in this process (looked up, not copied)."""
+    namespace = getattr(_app, "event_namespace", None)
+    return namespace.token_to_sid if namespace is not None else ()
+
+
 def connected(user_id: int) -> list[str]:
     """The user's tokens that still have a socket in this process."""
-    namespace = getattr(_app, "event_namespace", None)
-    live = set(namespace.token_to_sid) if namespace is not None else set()
+    live = _live_tokens()
     tokens = _tokens.get(user_id, set())
-    for gone in tokens - live:
-        _session_of.pop(gone, None)
-    tokens &= live
+    gone = {t for t in tokens if t not in live}
+    for token in gone:
+        _session_of.pop(token, None)
+    tokens -= gone
     if not tokens:
         _tokens.pop(user_id, None)
     return sorted(tokens)
