@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import httpx
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from tests.support.factories import PASSWORD, unique_email
@@ -81,7 +83,10 @@ def test_revoked_session_ends_on_the_next_event(app_server, browser_context):
     ) as other:
         assert other.post("/api/auth/logout").status_code == 200
 
-    page.get_by_role("link", name="控制台").click()
+    # The tab leaves for sign-in on its own within about a second (the live
+    # session check); if it is still here, its next event takes it there.
+    with contextlib.suppress(PlaywrightError):
+        page.get_by_role("link", name="控制台").click(timeout=3_000)
     page.wait_for_url(re.compile(r"/login"))
     expect(page.locator("#signed-in-email")).to_have_count(0)
 
