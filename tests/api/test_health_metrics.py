@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -247,11 +248,22 @@ def _lines(buffer: io.StringIO) -> list[dict[str, object]]:
     return [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
 
 
+def _lines_with_id(buffer: io.StringIO, request_id: str) -> list[dict[str, object]]:
+    """The lines naming `request_id`, waited for: the server thread writes its access
+    line after the answer's last byte, so the client can read the answer first."""
+    deadline = time.monotonic() + 5
+    while True:
+        found = [line for line in _lines(buffer) if line.get("request_id") == request_id]
+        if any(line["logger"] == "imgapp.access" for line in found) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.01)
+
+
 def test_json_log_lines_carry_the_request_id_that_the_answer_names(client, json_log):
     response = client.get("/api/auth/me", headers={"x-request-id": "req-42.a"})
     assert response.status_code == 401
     assert response.headers["x-request-id"] == "req-42.a"
-    lines = [line for line in _lines(json_log) if line.get("request_id") == "req-42.a"]
+    lines = _lines_with_id(json_log, "req-42.a")
     assert lines, json_log.getvalue()
     access = next(line for line in lines if line["logger"] == "imgapp.access")
     assert access["level"] == "INFO"
@@ -265,6 +277,6 @@ def test_an_unusable_request_id_is_replaced(client, json_log):
     made = response.headers["x-request-id"]
     assert made != "no spaces; or <tags>"
     assert len(made) == 32
-    assert any(line.get("request_id") == made for line in _lines(json_log))
+    assert _lines_with_id(json_log, made), json_log.getvalue()
     other = client.get("/api/health").headers["x-request-id"]
     assert other != made
