@@ -249,8 +249,11 @@ def _lines(buffer: io.StringIO) -> list[dict[str, object]]:
 
 
 def _lines_with_id(buffer: io.StringIO, request_id: str) -> list[dict[str, object]]:
-    """The lines naming `request_id`, waited for: the server thread writes its access
-    line after the answer's last byte, so the client can read the answer first."""
+    """The lines naming `request_id`, waited for until its access line is there.
+
+    The server thread writes the access line after the answer's last byte, so
+    the client can read the answer first.
+    """
     deadline = time.monotonic() + 5
     while True:
         found = [line for line in _lines(buffer) if line.get("request_id") == request_id]
