@@ -5,7 +5,8 @@ does and check the same signatures (with the sandbox merchant's secret). The
 QR content of an order is this sandbox's checkout page; pressing "pay" there
 POSTs a correctly signed notification to the order's `notify_url`, the real
 webhook, so offline recharges run imgapp's production code path end to end.
-Orders live in this process's memory (one backend process without Redis).
+Orders live in Redis when the deployment has it (any app process serves any
+order), else in this process's memory (`xorpay_sandbox_orders`).
 Every route answers 404 when XorPay is configured or in production.
 """
 
@@ -14,9 +15,7 @@ from __future__ import annotations
 import html
 import json
 import secrets
-import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
@@ -25,7 +24,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from imgapp.core.settings import get_settings
 from imgapp.gateways import payment as payment_gateway
-from imgapp.gateways import xorpay
+from imgapp.gateways import xorpay, xorpay_sandbox_orders
+from imgapp.gateways.xorpay_sandbox_orders import OrderStore, SandboxOrder
 from imgapp.services import payments
 from imgapp.services.errors import ValidationFailed
 
@@ -33,24 +33,6 @@ router = APIRouter(prefix=payment_gateway.SANDBOX_PATH, include_in_schema=False)
 
 _DEFAULT_EXPIRE_SECONDS = 7200
 _NOTIFY_TIMEOUT_SECONDS = 15.0
-
-
-@dataclass
-class _Order:
-    order_id: str
-    aoid: str
-    name: str
-    pay_type: str
-    price: str
-    notify_url: str
-    more: str
-    expires_at: float
-    paid_at: str = ""
-    refunded_fen: int = 0
-
-
-_orders: dict[str, _Order] = {}  # by order_id
-_lock = threading.Lock()
 
 
 def _enabled() -> str:
@@ -66,8 +48,8 @@ def _checkout_path(aoid: str) -> str:
     return f"{payment_gateway.SANDBOX_PATH}/checkout/{html.escape(aoid)}"
 
 
-def _by_aoid(aoid: str) -> _Order | None:
-    return next((o for o in _orders.values() if o.aoid == aoid), None)
+def _orders() -> OrderStore:
+    return xorpay_sandbox_orders.store(get_settings().redis_url)
 
 
 @router.post("/pay/{aid}")
@@ -93,23 +75,22 @@ async def create(aid: str, request: Request) -> JSONResponse:  # noqa: PLR0911 -
     if not xorpay.signature_matches(expected, form["sign"]):
         return JSONResponse({"status": "sign_error"})
     expire = int(form["expire"]) if form.get("expire", "").isdigit() else _DEFAULT_EXPIRE_SECONDS
-    with _lock:
-        order = _orders.get(form["order_id"])
-        if order is not None and (order.price, order.pay_type) != (form["price"], form["pay_type"]):
-            return JSONResponse({"status": "order_exist"})
-        if order is not None and order.paid_at:
-            return JSONResponse({"status": "order_payed"})
-        if order is None:
-            order = _orders[form["order_id"]] = _Order(
-                order_id=form["order_id"],
-                aoid="sbx" + secrets.token_hex(8),
-                name=form["name"],
-                pay_type=form["pay_type"],
-                price=form["price"],
-                notify_url=form["notify_url"],
-                more=form.get("more", ""),
-                expires_at=time.time() + expire,
-            )
+    order = await _orders().add(
+        SandboxOrder(
+            order_id=form["order_id"],
+            aoid="sbx" + secrets.token_hex(8),
+            name=form["name"],
+            pay_type=form["pay_type"],
+            price=form["price"],
+            notify_url=form["notify_url"],
+            more=form.get("more", ""),
+            expires_at=time.time() + expire,
+        )
+    )
+    if (order.price, order.pay_type) != (form["price"], form["pay_type"]):
+        return JSONResponse({"status": "order_exist"})
+    if order.paid_at:
+        return JSONResponse({"status": "order_payed"})
     checkout = (
         f"{get_settings().site_url.rstrip('/')}{payment_gateway.SANDBOX_PATH}/checkout/{order.aoid}"
     )
@@ -131,7 +112,7 @@ async def query2(aid: str, order_id: str = "", sign: str = "") -> JSONResponse:
         return JSONResponse({"status": "aid_not_exist"})
     if not xorpay.signature_matches(xorpay.query2_sign(order_id=order_id, secret=secret), sign):
         return JSONResponse({"status": "sign_error"})
-    order = _orders.get(order_id)
+    order = await _orders().get(order_id)
     if order is None:
         return JSONResponse({"status": "not_exist"})
     if order.paid_at:
@@ -149,13 +130,14 @@ async def refund(aoid: str, request: Request) -> JSONResponse:
         xorpay.refund_sign(price=price, secret=secret), form.get("sign", "")
     ):
         return JSONResponse({"status": "sign_error"})
-    order = _by_aoid(aoid)
+    order = await _orders().by_aoid(aoid)
     if order is None or not order.paid_at:
         return JSONResponse({"status": "order_error"})
     asked = _fen(price)
-    if asked is None or asked <= 0 or order.refunded_fen + asked > (_fen(order.price) or 0):
+    if asked is None or asked <= 0:
         return JSONResponse({"status": "price_error"})
-    order.refunded_fen += asked
+    if not await _orders().add_refund(order, asked, _fen(order.price) or 0):
+        return JSONResponse({"status": "price_error"})
     return JSONResponse({"status": "ok"})
 
 
@@ -197,7 +179,7 @@ def _page(body: str, status: int = 200) -> HTMLResponse:
 async def checkout(aoid: str) -> HTMLResponse:
     """What scanning the QR code opens: the order and a pay button."""
     _enabled()
-    order = _by_aoid(aoid)
+    order = await _orders().by_aoid(aoid)
     if order is None:
         return _page("<p id='checkout-state'>Unknown order. 订单不存在。</p>", 404)
     facts = (
@@ -221,14 +203,14 @@ async def checkout(aoid: str) -> HTMLResponse:
 async def pay(aoid: str) -> HTMLResponse:
     """Pay the order and notify the webhook, signed as XorPay signs."""
     secret = _enabled()
-    order = _by_aoid(aoid)
+    order = await _orders().by_aoid(aoid)
     if order is None:
         return _page("<p id='checkout-state'>Unknown order. 订单不存在。</p>", 404)
     if time.time() > order.expires_at and not order.paid_at:
         return _page("<p id='checkout-state'>Expired. 已过期。</p>", 409)
-    with _lock:
-        if not order.paid_at:
-            order.paid_at = datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    order.paid_at = await _orders().mark_paid(
+        order, datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    )
     fields = {
         "aoid": order.aoid,
         "order_id": order.order_id,
@@ -268,6 +250,5 @@ async def pay(aoid: str) -> HTMLResponse:
 
 
 def reset() -> None:
-    """Forget every sandbox order (tests)."""
-    with _lock:
-        _orders.clear()
+    """Forget the sandbox orders kept in this process (tests)."""
+    xorpay_sandbox_orders.forget_memory_orders()

@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from imgapp.core import db
+from imgapp.gateways import xorpay_sandbox as sandbox_gateway
 from imgapp.models import PaymentTransaction
 from imgapp.models.base import utcnow
 from imgapp.services import ledger
@@ -245,3 +246,17 @@ def test_payments_show_and_reconcile_from_the_command_line(client, gateway, data
     assert "succeeded" in shown.stdout
     assert "payment_succeeded" in shown.stdout
     assert _cli(database_url, "show", "R-nope", **env).returncode == 1
+
+
+def test_with_redis_any_process_serves_a_sandbox_order(client, sandbox, configure, redis_server):
+    # Several app processes share Redis: the order created through one is paid
+    # through another (here: this process after forgetting its own memory).
+    configure(REDIS_URL=redis_server.url, EVENT_BUS="memory")
+    user = _signed_in(client)
+    body = _create(client, "5.00").json()
+    sandbox_gateway.reset()
+    checkout = body["qr"]
+    assert httpx.get(checkout).status_code == 200
+    assert "Paid" in httpx.post(checkout + "/pay").text
+    assert db.call_read(ledger.balance, user_id=user.id) == 50
+    assert client.get(f"/api/payments/{body['order_id']}").json()["status"] == "succeeded"
