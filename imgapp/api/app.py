@@ -34,7 +34,7 @@ from imgapp.api.hardening import BodyLimit, SecurityHeaders
 from imgapp.api.responses import error_response, request_lang
 from imgapp.api.telemetry import RequestTelemetry
 from imgapp.gateways import xorpay_sandbox as sandbox_gateway
-from imgapp.services.errors import ImgappError
+from imgapp.services.errors import ImgappError, is_database_outage
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,11 @@ async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONRes
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if is_database_outage(exc):  # 503 with Retry-After; one line, not a traceback per request
+        name = type(exc).__name__
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, name)
+    else:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(exc, request_lang(request))
 
 

@@ -9,7 +9,13 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from imgapp.core.i18n import Lang
-from imgapp.services.errors import TooManyAttempts, ValidationFailed, describe
+from imgapp.services.errors import (
+    ServiceUnavailable,
+    TooManyAttempts,
+    ValidationFailed,
+    describe,
+    is_database_outage,
+)
 
 
 async def json_object(request: Request) -> dict[str, Any]:
@@ -38,4 +44,6 @@ def error_response(exc: BaseException, lang: Lang = "en") -> JSONResponse:
     response = JSONResponse(body, status_code=public.status)
     if isinstance(exc, TooManyAttempts):  # e.g. re-authentication after too many failures
         response.headers["Retry-After"] = str(exc.retry_after)
+    elif is_database_outage(exc):  # 503: the database is down or restarting
+        response.headers["Retry-After"] = str(ServiceUnavailable.retry_after)
     return response

@@ -29,6 +29,8 @@ ImgappError
  │    ├── ReauthRequired    a sensitive action without a recent re-authentication
  │    └── ScopeMissing      an API key without the scope the route needs
  ├── BodyTooLarge           a request body over MAX_BODY_BYTES
+ ├── ServiceUnavailable     the database cannot be reached (503; `describe` maps
+ │                          SQLAlchemy's connection errors to it)
  └── PaymentGatewayFailed    the payment provider refused the order or did not answer
 """
 
@@ -36,6 +38,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from imgapp.core import i18n
 
@@ -231,6 +235,13 @@ class BodyTooLarge(ImgappError):
         super().__init__(None, limit_kb=limit_kb)
 
 
+class ServiceUnavailable(ImgappError):
+    """The service is briefly unavailable. Try again in a moment."""
+
+    code = "unavailable"
+    retry_after = 5
+
+
 class IdempotencyConflict(Conflict):
     """This idempotency key was already used for a different operation."""
 
@@ -317,6 +328,7 @@ STATUS: dict[type[ImgappError], int] = {
     TwoFactorAlreadyOn: 409,
     TwoFactorOff: 409,
     BodyTooLarge: 413,
+    ServiceUnavailable: 503,
 }
 
 
@@ -332,6 +344,8 @@ class PublicError:
 
 def describe(exc: BaseException, lang: str | None = "en") -> PublicError:
     """Map an exception to its status and message; the most specific class wins."""
+    if is_database_outage(exc):
+        exc = ServiceUnavailable()
     if not isinstance(exc, ImgappError):
         return PublicError(500, "error", i18n.text("error.error", lang))
     status = next((STATUS[c] for c in type(exc).__mro__ if c in STATUS), 400)
@@ -340,3 +354,10 @@ def describe(exc: BaseException, lang: str | None = "en") -> PublicError:
     message = i18n.text(key, lang, **exc.params) if key in i18n.CATALOG else str(exc)
     field = exc.field if isinstance(exc, ValidationFailed) else None
     return PublicError(status, code, message, field)
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not be reached (down, restarting, cut off)."""
+    return isinstance(exc, OperationalError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )

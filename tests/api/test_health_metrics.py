@@ -283,3 +283,11 @@ def test_an_unusable_request_id_is_replaced(client, json_log):
     assert _lines_with_id(json_log, made), json_log.getvalue()
     other = client.get("/api/health").headers["x-request-id"]
     assert other != made
+
+
+def test_with_the_database_down_routes_answer_503_with_retry_after(client, unreachable_database):
+    client.cookies.set("imgapp_session", "a-session-token-that-must-be-looked-up")
+    response = client.get("/api/auth/me", headers={"accept-language": "zh-CN"})
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert response.json() == {"error": "服务暂时不可用，请稍后重试。", "code": "unavailable"}
