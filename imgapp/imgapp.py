@@ -10,6 +10,7 @@ from imgapp.api.app import app as api
 from imgapp.core import logs
 from imgapp.core.settings import assert_startable, get_settings
 from imgapp.live import bridge as live
+from imgapp.live import instances as live_instances
 from imgapp.services.errors import describe
 from imgapp.state.guard import SessionGuard
 from imgapp.worker import entry as task_processor
@@ -34,5 +35,6 @@ app = rx.App(
 )
 app.add_middleware(SessionGuard())
 app.register_lifespan_task(live.bridge)
+app.register_lifespan_task(live_instances.keep_reconnecting_pages)
 app.register_lifespan_task(task_processor.in_app)
 app.register_lifespan_task(payment_reconciler.in_app)
