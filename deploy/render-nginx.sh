@@ -27,7 +27,7 @@ for upstream in "$@"; do
     *:*) address="$upstream" ;;
     *) address="127.0.0.1:$upstream" ;;
   esac
-  servers+="server ${address} max_fails=1 fail_timeout=5s; "
+  servers+="server ${address} max_fails=0; "
 done
 
 # Written to temporary files and moved into place, so a reload never reads half a file.
