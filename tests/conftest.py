@@ -44,6 +44,8 @@ from tests.support.redis_server import RedisServer  # noqa: E402
 from tests.support.servers import ApiServer, AppProcess  # noqa: E402
 
 DB_KIND = os.environ.get("IMGAPP_TEST_DB", "sqlite")
+# The production shape's tests start `make run-prod` (PostgreSQL only): a pass of their own.
+collect_ignore = [] if os.environ.get("IMGAPP_TEST_SHAPE") == "production" else ["prod"]
 if DB_KIND not in {"sqlite", "postgresql"}:
     msg = f"IMGAPP_TEST_DB must be sqlite or postgresql, not {DB_KIND!r}"
     raise RuntimeError(msg)
