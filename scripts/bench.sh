@@ -9,3 +9,4 @@ python bench/ledger.py "$@"
 python bench/task_queue.py
 python bench/live_latency.py
 python bench/usage_export.py
+python bench/load.py
