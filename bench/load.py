@@ -20,8 +20,8 @@ billing summary instead. Next to them, `--recharges-per-second` at a constant
 rate: a signed-in person opens an order (`POST /api/payments/create`, which
 asks the sandbox gateway through nginx), then XorPay's notification for it is
 posted to the webhook, signed with the sandbox merchant's secret as XorPay
-signs (the sandbox checkout page is not used: its orders live in one
-process's memory). Recharges use the people without a page, so what the pages
+signs (as the gateway would; the sandbox's checkout page is left out).
+Recharges use the people without a page, so what the pages
 hear are task events: the submit's (from the app process that took it) and
 the claim, progress and completion (from a worker: always another process).
 The workers run `--task-concurrency` tasks each; the offline renderer spends
