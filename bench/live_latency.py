@@ -36,6 +36,7 @@ import httpx  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+from bench.page_latency import OBSERVE  # noqa: E402
 from imgapp.core import db, migrations  # noqa: E402
 from imgapp.models import LedgerKind  # noqa: E402
 from imgapp.models.base import require_id  # noqa: E402
@@ -47,34 +48,6 @@ from tests.support.servers import AppProcess  # noqa: E402
 PASSWORD = "bench-password-123"  # noqa: S105 - a throwaway account
 DEADLINE_SECONDS = 600
 
-# Runs in every page: note each new `data-updated-ms` value of a task card and
-# how long after that moment the page showed it.
-OBSERVE = """
-() => {
-  window.__seen = new Map();
-  window.__lat = [];
-  const note = (el) => {
-    const id = el.getAttribute('data-task-id');
-    const ms = Number(el.getAttribute('data-updated-ms'));
-    if (!id || !ms || window.__seen.get(id) === ms) return;
-    window.__seen.set(id, ms);
-    window.__lat.push(Date.now() - ms);
-  };
-  document.querySelectorAll('[data-updated-ms]').forEach((el) => window.__seen.set(
-    el.getAttribute('data-task-id'), Number(el.getAttribute('data-updated-ms'))));
-  new MutationObserver((records) => {
-    for (const r of records) {
-      if (r.type === 'attributes') note(r.target);
-      for (const n of r.addedNodes || []) {
-        if (n.nodeType !== 1) continue;
-        if (n.hasAttribute('data-updated-ms')) note(n);
-        n.querySelectorAll('[data-updated-ms]').forEach(note);
-      }
-    }
-  }).observe(document.body, {subtree: true, childList: true, attributes: true,
-                              attributeFilter: ['data-updated-ms']});
-}
-"""
 
 HEALTH_ROUND_TRIPS = """
 async () => {

@@ -69,6 +69,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.page_latency import OBSERVE  # noqa: E402 - plain JS, safe before gevent patches
+
 PASSWORD = "bench-password-123"  # noqa: S105 - throwaway accounts
 SESSION_SECRET = "load-bench-session-secret-0123456789"  # noqa: S105 - a throwaway shape
 INTERNAL_API_KEY = "load-bench-internal-key-0123456789"
@@ -86,32 +88,6 @@ PHASE_STARTED = "load: timed phase started"
 PHASE_ENDED = "load: timed phase ended"
 ENDED_STATUSES = ("completed", "failed", "cancelled")
 
-# Runs in every page (as bench/live_latency.py): each new `data-updated-ms` of a
-# task card (the `updated_at` a worker wrote) and how long until the page showed it.
-OBSERVE = """
-() => {
-  window.__seen = new Map();
-  window.__lat = [];
-  const note = (el) => {
-    const id = el.getAttribute('data-task-id');
-    const ms = Number(el.getAttribute('data-updated-ms'));
-    if (!id || !ms || window.__seen.get(id) === ms) return;
-    window.__seen.set(id, ms);
-    window.__lat.push(Date.now() - ms);
-  };
-  new MutationObserver((records) => {
-    for (const r of records) {
-      if (r.type === 'attributes') note(r.target);
-      for (const n of r.addedNodes || []) {
-        if (n.nodeType !== 1) continue;
-        if (n.hasAttribute('data-updated-ms')) note(n);
-        n.querySelectorAll('[data-updated-ms]').forEach(note);
-      }
-    }
-  }).observe(document.body, {subtree: true, childList: true, attributes: true,
-                              attributeFilter: ['data-updated-ms']});
-}
-"""
 
 # --------------------------------------------------------------------- the shape
 
