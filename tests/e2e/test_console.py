@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import grant, sign_up
+from tests.support.browser import grant, progress_messages, sign_up
 from tests.support.factories import unique_email
 
 pytestmark = pytest.mark.e2e
@@ -39,13 +38,7 @@ def test_progress_moves_live_in_two_tabs_and_cancel_refunds_live(app_server, bro
     expect(page.locator("#header-balance")).to_have_text("92")
 
     # Progress messages change while we watch, with no reload, in both tabs.
-    seen: set[str] = set()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(seen) < 3:
-        message = _card(page, task_id).locator(".task-message")
-        if message.count():
-            seen.add(message.inner_text())
-        time.sleep(0.1)
+    seen = progress_messages(page, task_id, at_least=3, seconds=30)
     assert len(seen) >= 3, seen
     expect(_card(other_tab, task_id)).to_be_visible()
     expect(_card(other_tab, task_id)).to_have_attribute("data-status", "processing")

@@ -14,7 +14,7 @@ import time
 from playwright.sync_api import expect
 
 from tests.support import books
-from tests.support.browser import sign_up
+from tests.support.browser import progress_messages, sign_up
 from tests.support.factories import PASSWORD
 from tests.support.shape_client import pay
 
@@ -58,13 +58,7 @@ def test_sign_up_recharge_generate_and_cancel_through_nginx(shape, browser_conte
     first = page.locator(".task-card").first
     expect(first).to_be_visible()
     task_id = first.get_attribute("data-task-id")
-    seen: set[str] = set()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(seen) < 2:
-        message = _card(page, task_id).locator(".task-message")
-        if message.count():
-            seen.add(message.inner_text())
-        time.sleep(0.05)
+    seen = progress_messages(page, task_id, at_least=2, seconds=60)
     assert len(seen) >= 2, seen
 
     # A second task cancelled: the credits come back live.

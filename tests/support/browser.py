@@ -1,10 +1,11 @@
-"""Steps the browser tests share: signing up in the page, granting credits as an operator."""
+"""Steps the browser tests share: signing up, granting credits, watching a task's progress."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import time
 
 from playwright.sync_api import Page, expect
 
@@ -54,3 +55,15 @@ def grant(app: AppProcess, email: str, credits: int) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+def progress_messages(page: Page, task_id: str, *, at_least: int, seconds: float) -> set[str]:
+    """The distinct progress messages a task card shows while watched, until `at_least`."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + seconds
+    message = page.locator(f".task-card[data-task-id='{task_id}'] .task-message")
+    while time.monotonic() < deadline and len(seen) < at_least:
+        if message.count():
+            seen.add(message.inner_text())
+        time.sleep(0.05)
+    return seen
