@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     image_models: str = ""  # more models to offer, comma-separated
     prompt_max_length: int = Field(default=4000, ge=1, le=32000)
     local_render_seconds: float = Field(default=3.0, ge=0, le=120)
+    # The offline renderer draws in this many child processes (0: in the task's thread).
+    local_render_processes: int = Field(default=2, ge=0, le=64)
     openai_timeout_seconds: float = Field(default=120.0, gt=0)
     openai_max_retries: int = Field(default=3, ge=0, le=10)
 

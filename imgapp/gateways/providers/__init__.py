@@ -46,4 +46,4 @@ def configured() -> Provider:
             timeout=settings.openai_timeout_seconds,
             max_retries=settings.openai_max_retries,
         )
-    return LocalProvider(settings.local_render_seconds)
+    return LocalProvider(settings.local_render_seconds, processes=settings.local_render_processes)

@@ -5,7 +5,9 @@ so it uses `random.Random`, not a cryptographic source (ruff S311 is off here).
 
 The embedded default, so the whole product works with no network and no keys.
 Each image is drawn in `PASSES` passes, each reported as progress, spread
-over `LOCAL_RENDER_SECONDS` so a person sees the bar move.
+over `LOCAL_RENDER_SECONDS` so a person sees the bar move. The drawing runs
+in child processes (`render_pool`, `LOCAL_RENDER_PROCESSES`) so that it never
+holds this interpreter's GIL against the event loop pushing live updates.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 from PIL import Image, ImageDraw, ImageFilter
 
 from imgapp.gateways import fonts
+from imgapp.gateways.providers import render_pool
 from imgapp.gateways.providers.base import CancelCheck, Cancelled, GeneratedImage, ProgressCallback
 from imgapp.services.generation import Params
 
@@ -85,9 +88,13 @@ class LocalProvider:
 
     name = "local"
 
-    def __init__(self, seconds_per_image: float) -> None:
-        """`seconds_per_image` spreads the passes out so progress is visible."""
+    def __init__(self, seconds_per_image: float, *, processes: int = 0) -> None:
+        """`seconds_per_image` spreads the passes out so progress is visible.
+
+        `processes`: draw in that many child processes (`render_pool`), or here when 0.
+        """
         self.seconds_per_image = seconds_per_image
+        self.processes = processes
 
     def generate(
         self, params: Params, *, on_progress: ProgressCallback, is_cancelled: CancelCheck
@@ -103,7 +110,9 @@ class LocalProvider:
                 if is_cancelled():
                     raise Cancelled
                 started = time.monotonic()
-                image = _draw_pass(image, step, rng, params)
+                image = render_pool.draw_pass(
+                    _draw_pass, image, step, rng, params, processes=self.processes
+                )
                 done = index * PASSES + step + 1
                 on_progress(
                     done * 100 // (params.n * PASSES),

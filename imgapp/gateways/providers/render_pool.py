@@ -1,0 +1,91 @@
+"""Where the offline renderer's Pillow work runs: a pool of separate processes.
+
+Drawing holds the GIL. In the web process (the in-app processor) it ran in
+threads next to the event loop that pushes live updates to the pages, and the
+pushes waited for it: the live bench's p95 tail. Each pass is now drawn in a
+child process (`LOCAL_RENDER_PROCESSES` of them, shared by every task of this
+process), so this interpreter only waits for the result. The children are
+spawned, not forked: the parent runs threads and event loops a fork would
+copy in whatever state they were in. `LOCAL_RENDER_PROCESSES=0` draws in the
+calling thread (as before; one process less).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from PIL import Image
+
+from imgapp.services.generation import Params
+
+# A pass: (image, step, rng, params) -> the image after it (the rng advanced in place).
+DrawPass = Callable[[Image.Image, int, random.Random, Params], Image.Image]
+
+_pool: ProcessPoolExecutor | None = None
+_pool_size = 0
+_lock = threading.Lock()
+
+
+def _executor(processes: int) -> ProcessPoolExecutor:
+    global _pool, _pool_size  # noqa: PLW0603 - one pool per process, made on first use
+    with _lock:
+        if _pool is None or _pool_size != processes:
+            if _pool is not None:
+                _pool.shutdown(wait=False, cancel_futures=True)
+            _pool = ProcessPoolExecutor(
+                max_workers=processes, mp_context=multiprocessing.get_context("spawn")
+            )
+            _pool_size = processes
+        return _pool
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """One pass to draw in a child: the picture so far as raw RGB, and the seeded rng's state."""
+
+    draw: DrawPass
+    raw: bytes
+    size: tuple[int, int]
+    step: int
+    rng_state: object
+    params: Params
+
+
+def _in_child(job: _Pass) -> tuple[bytes, object]:
+    rng = random.Random()  # noqa: S311 - a seeded picture, not a secret
+    rng.setstate(job.rng_state)  # type: ignore[arg-type]
+    image = job.draw(Image.frombytes("RGB", job.size, job.raw), job.step, rng, job.params)
+    return image.tobytes(), rng.getstate()
+
+
+def draw_pass(
+    draw: DrawPass,
+    image: Image.Image,
+    step: int,
+    rng: random.Random,
+    params: Params,
+    *,
+    processes: int,
+) -> Image.Image:
+    """`draw(image, step, rng, params)`, in a child process unless `processes` is 0."""
+    if processes <= 0:
+        return draw(image, step, rng, params)
+    job = _Pass(draw, image.tobytes(), image.size, step, rng.getstate(), params)
+    future = _executor(processes).submit(_in_child, job)
+    raw, state = future.result()
+    rng.setstate(state)  # type: ignore[arg-type]
+    return Image.frombytes("RGB", image.size, raw)
+
+
+def shutdown() -> None:
+    """Stop the children (tests; at exit the executor stops them itself)."""
+    global _pool  # noqa: PLW0603
+    with _lock:
+        if _pool is not None:
+            _pool.shutdown(wait=True, cancel_futures=True)
+            _pool = None

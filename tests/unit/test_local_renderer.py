@@ -1,0 +1,66 @@
+"""The offline renderer: the same pictures drawn here or in child processes, progress, cancel."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+from PIL import Image
+
+from imgapp.gateways.providers import Cancelled, LocalProvider, render_pool
+from imgapp.services.generation import Params
+
+
+@pytest.fixture(autouse=True)
+def _no_pool_left_behind():
+    yield
+    render_pool.shutdown()
+
+
+def _params(n: int = 2) -> Params:
+    return Params(prompt="雪山下的小木屋, watercolour", size="512x512", n=n)
+
+
+def test_child_processes_draw_the_very_same_pictures_as_the_calling_thread():
+    progress: list[int] = []
+    here = LocalProvider(0, processes=0).generate(
+        _params(), on_progress=lambda *_: None, is_cancelled=lambda: False
+    )
+    pooled = LocalProvider(0, processes=2).generate(
+        _params(), on_progress=lambda p, *_: progress.append(p), is_cancelled=lambda: False
+    )
+    assert [i.data for i in pooled] == [i.data for i in here]
+    assert [(i.width, i.height, i.mime_type) for i in pooled] == [(512, 512, "image/png")] * 2
+    assert progress == sorted(progress)
+    assert progress[-1] == 100
+    assert len(progress) == 2 * 5
+
+
+def _paint_pid(image: Image.Image, _step: int, _rng: random.Random, _params: Params) -> Image.Image:
+    """A pass that writes the drawing process's id into the picture."""
+    pid = os.getpid()
+    return Image.new("RGB", image.size, (pid & 255, (pid >> 8) & 255, (pid >> 16) & 255))
+
+
+def test_the_drawing_happens_in_another_process_and_the_rng_moves_on_here():
+    rng = random.Random(7)
+    pooled = render_pool.draw_pass(
+        _paint_pid, Image.new("RGB", (8, 8)), 0, rng, _params(1), processes=1
+    )
+    here = _paint_pid(Image.new("RGB", (8, 8)), 0, rng, _params(1))
+    assert pooled.getpixel((0, 0)) != here.getpixel((0, 0))
+    assert pooled.size == (8, 8)
+
+
+def test_cancel_between_passes_stops_the_pooled_render():
+    calls = {"n": 0}
+
+    def cancelled() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 3
+
+    with pytest.raises(Cancelled):
+        LocalProvider(0, processes=2).generate(
+            _params(), on_progress=lambda *_: None, is_cancelled=cancelled
+        )
