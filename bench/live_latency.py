@@ -87,6 +87,12 @@ def main() -> None:  # noqa: PLR0915 - one linear scenario
     parser.add_argument("--seconds-per-image", type=float, default=1.0)
     parser.add_argument("--size", default="512x512", help="the renderer's CPU grows with it")
     parser.add_argument(
+        "--render-processes",
+        type=int,
+        default=2,
+        help="LOCAL_RENDER_PROCESSES: child processes drawing (0: in the server's threads)",
+    )
+    parser.add_argument(
         "--concurrency", type=int, default=10, help="tasks the in-app processor runs at once"
     )
     args = parser.parse_args()
@@ -103,6 +109,8 @@ def main() -> None:  # noqa: PLR0915 - one linear scenario
             "TASK_PROGRESS_INTERVAL_SECONDS": "0",
             "LOCAL_RENDER_SECONDS": str(args.seconds_per_image),
             "OPENAI_API_KEY": "",
+            "SIGNUP_LIMIT_PER_IP_PER_HOUR": "0",  # every bench person signs up from 127.0.0.1
+            "LOCAL_RENDER_PROCESSES": str(args.render_processes),
         },
     ).start()
     db.use_engine(db.make_engine(url))
