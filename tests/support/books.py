@@ -4,7 +4,9 @@
 (`services.ledger.check_invariants`), and for every task: charged exactly
 once for its cost, refunded exactly when it did not complete (the whole cost,
 once), never more images than asked for, nothing left pending or processing.
-Paid orders: credited exactly once, for their credits.
+Paid orders: credited exactly once, for their credits; no recharge entry for
+an order that is not paid; no idempotency key used twice. The production
+shape's tests and the load bench (`bench/load.py`) both check with it.
 """
 
 from __future__ import annotations
@@ -45,6 +47,16 @@ _PAID_ORDERS = text(
       FROM payment_transactions p WHERE p.status = 'succeeded'
     """
 )
+_RECHARGES_WITHOUT_PAID_ORDER = text(
+    """
+    SELECT e.id, e.reference_id FROM ledger_entries e
+      LEFT JOIN payment_transactions p ON p.order_id = e.reference_id AND p.status = 'succeeded'
+     WHERE e.kind = 'recharge' AND p.order_id IS NULL
+    """
+)
+_KEYS_TWICE = text(
+    "SELECT idempotency_key FROM ledger_entries GROUP BY idempotency_key HAVING count(*) > 1"
+)
 
 
 def _task_problems(row) -> list[str]:
@@ -78,6 +90,9 @@ def problems(database_url: str) -> list[str]:
                         f"order {row.order_id}: credited {row.credits_entries} times,"
                         f" {row.credited} of {row.credits} credits"
                     )
+            for row in session.execute(_RECHARGES_WITHOUT_PAID_ORDER):
+                found.append(f"entry {row.id}: a recharge for {row.reference_id}, not a paid order")
+            found += [f"key {row[0]!r} used twice" for row in session.execute(_KEYS_TWICE)]
     finally:
         engine.dispose()
     return found
