@@ -141,7 +141,12 @@ class RedisOrderStore:
             if not await client.hsetnx(key, "order_id", order.order_id):
                 stored = _order_from(await client.hgetall(key))
                 return stored or order
-            fields = {k: str(v) for k, v in dataclasses.asdict(order).items()}
+            # Payment and refunds are recorded later, each by its own atomic command.
+            fields = {
+                k: str(v)
+                for k, v in dataclasses.asdict(order).items()
+                if k not in {"paid_at", "refunded_fen"}
+            }
             async with client.pipeline(transaction=True) as pipe:
                 pipe.hset(key, mapping=fields)
                 pipe.expire(key, keep)
@@ -153,8 +158,8 @@ class RedisOrderStore:
         """Record the payment unless one is recorded; the payment time that stands."""
         key = _KEY + order.order_id
         async with self._client() as client:
-            await client.hsetnx(key, "paid_at_first", paid_at)
-            return await client.hget(key, "paid_at_first") or paid_at
+            await client.hsetnx(key, "paid_at", paid_at)
+            return await client.hget(key, "paid_at") or paid_at
 
     async def add_refund(self, order: SandboxOrder, fen: int, limit_fen: int) -> bool:
         """Add a refund of `fen` unless the refunds would pass `limit_fen`."""
@@ -179,7 +184,7 @@ def _order_from(fields: dict[str, str]) -> SandboxOrder | None:
         notify_url=fields["notify_url"],
         more=fields.get("more", ""),
         expires_at=float(fields["expires_at"]),
-        paid_at=fields.get("paid_at_first") or fields.get("paid_at", ""),
+        paid_at=fields.get("paid_at", ""),
         refunded_fen=int(fields.get("refunded_fen", "0")),
     )
 
