@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import random
+import signal
+import time
 
 import pytest
 from PIL import Image
@@ -64,3 +66,19 @@ def test_cancel_between_passes_stops_the_pooled_render():
         LocalProvider(0, processes=2).generate(
             _params(), on_progress=lambda *_: None, is_cancelled=cancelled
         )
+
+
+def test_the_children_outlive_a_stop_signal_to_the_group_and_a_dead_one_costs_a_pass_here():
+    rng = random.Random(3)
+    image = Image.new("RGB", (8, 8))
+    render_pool.draw_pass(_paint_pid, image, 0, rng, _params(1), processes=1)
+    (child,) = render_pool._executor(1)._processes
+    os.kill(child, signal.SIGTERM)  # as `kill -TERM -- -group` would
+    time.sleep(0.3)
+    os.kill(child, 0)  # still there
+    os.kill(child, signal.SIGKILL)  # out of memory, say
+    time.sleep(0.3)
+    here = render_pool.draw_pass(_paint_pid, image, 0, rng, _params(1), processes=1)
+    assert here.getpixel((0, 0)) == _paint_pid(image, 0, rng, _params(1)).getpixel((0, 0))
+    again = render_pool.draw_pass(_paint_pid, image, 0, rng, _params(1), processes=1)
+    assert again.getpixel((0, 0)) != here.getpixel((0, 0))  # a new pool, another process

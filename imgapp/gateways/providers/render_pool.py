@@ -8,15 +8,23 @@ process), so this interpreter only waits for the result. The children are
 spawned, not forked: the parent runs threads and event loops a fork would
 copy in whatever state they were in. `LOCAL_RENDER_PROCESSES=0` draws in the
 calling thread (as before; one process less).
+
+The children ignore SIGINT and SIGTERM: a stop signal sent to the whole process
+group (Ctrl-C, `make run-prod`) is the parent's to handle, which finishes the
+pass and gives the task back; a child killed anyway (out of memory) costs a
+new pool, and the pass is drawn in the calling thread instead.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import random
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from PIL import Image
@@ -25,6 +33,8 @@ from imgapp.services.generation import Params
 
 # A pass: (image, step, rng, params) -> the image after it (the rng advanced in place).
 DrawPass = Callable[[Image.Image, int, random.Random, Params], Image.Image]
+
+log = logging.getLogger(__name__)
 
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
@@ -38,10 +48,26 @@ def _executor(processes: int) -> ProcessPoolExecutor:
             if _pool is not None:
                 _pool.shutdown(wait=False, cancel_futures=True)
             _pool = ProcessPoolExecutor(
-                max_workers=processes, mp_context=multiprocessing.get_context("spawn")
+                max_workers=processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_ignore_stop_signals,
             )
             _pool_size = processes
         return _pool
+
+
+def _ignore_stop_signals() -> None:
+    """In each child: stopping is the parent's decision, not the process group's."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _drop(broken: ProcessPoolExecutor) -> None:
+    global _pool  # noqa: PLW0603
+    with _lock:
+        if _pool is broken:
+            _pool = None
+    broken.shutdown(wait=False, cancel_futures=True)
 
 
 @dataclass(frozen=True)
@@ -76,8 +102,13 @@ def draw_pass(
     if processes <= 0:
         return draw(image, step, rng, params)
     job = _Pass(draw, image.tobytes(), image.size, step, rng.getstate(), params)
-    future = _executor(processes).submit(_in_child, job)
-    raw, state = future.result()
+    pool = _executor(processes)
+    try:
+        raw, state = pool.submit(_in_child, job).result()
+    except BrokenProcessPool:
+        log.warning("a render process died; drawing this pass here, a new pool next time")
+        _drop(pool)
+        return draw(image, step, rng, params)
     rng.setstate(state)  # type: ignore[arg-type]
     return Image.frombytes("RGB", image.size, raw)
 
