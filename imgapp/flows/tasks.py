@@ -110,7 +110,7 @@ def progress(
     heard = events.is_heard()
 
     def run(session: Session) -> tuple[bool, dict[str, Any] | None]:
-        ours = queue.heartbeat(
+        written = queue.heartbeat(
             session,
             task_id=task_id,
             worker_id=worker_id,
@@ -118,7 +118,9 @@ def progress(
             progress=percent,
             message=message,
         )
-        return ours, _one(session, task_id) if ours and heard else None
+        if written is None or not heard:
+            return written is not None, None
+        return True, task_views.snapshot(written, [])  # a running task has no images yet
 
     ours, snapshot = db.call(run)
     if snapshot is not None:
@@ -170,6 +172,12 @@ def recover(*, max_attempts: int) -> queue.Recovery:
     for snapshot in snapshots:
         _publish(snapshot, recovery.balances.get(int(snapshot["id"])))
     return recovery
+
+
+def announce_claimed(task: Task) -> None:
+    """Publish a task just claimed, from the row the claim returned (nothing to read)."""
+    if events.is_heard():
+        _publish(task_views.snapshot(task, []))  # a task starting has no images
 
 
 def announce(task_id: int) -> None:

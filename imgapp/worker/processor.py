@@ -16,6 +16,8 @@ each task's end is timed into `imgapp_task_duration_seconds`.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import logging
 import os
 import socket
@@ -23,6 +25,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -112,6 +115,14 @@ class Processor:
         self._refill: asyncio.Task[int] | None = None
         self._completions: list[tuple[queue.Completion, asyncio.Future[bool]]] = []
         self._recorder: asyncio.Task[None] | None = None
+        # Providers run for seconds; in the event loop's default executor (a
+        # handful of threads) they would hold every thread, and each short
+        # database call (announcing a claim, a heartbeat, recording, a page's
+        # read) would queue behind a whole generation: seen as pushes seconds
+        # late. They get threads of their own, one per task slot.
+        self._generating = ThreadPoolExecutor(
+            max_workers=self.concurrency, thread_name_prefix="imgapp-generate"
+        )
 
     @property
     def busy(self) -> int:
@@ -192,7 +203,8 @@ class Processor:
         heartbeat = asyncio.create_task(self._heartbeat(job))
         started, outcome = time.monotonic(), FAILED
         try:
-            await _announce(job.task_id)
+            if events.is_heard():  # the claim's own row: nothing to read again
+                await asyncio.to_thread(task_flow.announce_claimed, job.task)
             outcome = await self._generate(job)
         except Exception:
             log.exception("task %s: unexpected error", job.task_id)
@@ -209,12 +221,15 @@ class Processor:
     async def _generate(self, job: _Job) -> str:
         """Run the task on its provider; answers how it ended (COMPLETED, FAILED, ...)."""
         provider = self.provider_factory()
+        run = functools.partial(
+            provider.generate,
+            queue.params_of(job.task),
+            on_progress=job.on_progress,
+            is_cancelled=job.is_cancelled,
+        )
         try:
-            made = await asyncio.to_thread(
-                provider.generate,
-                queue.params_of(job.task),
-                on_progress=job.on_progress,
-                is_cancelled=job.is_cancelled,
+            made = await asyncio.get_running_loop().run_in_executor(
+                self._generating, contextvars.copy_context().run, run
             )
         except Cancelled:
             if job.releasing:
@@ -318,6 +333,7 @@ class Processor:
             await asyncio.to_thread(db.call, heartbeats.forget, worker_id=self.worker_id)
         except SQLAlchemyError:
             log.warning("processor %s: could not remove its heartbeat", self.worker_id)
+        self._generating.shutdown(wait=False)
 
 
 async def _announce(task_id: int) -> None:

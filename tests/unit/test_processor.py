@@ -187,3 +187,39 @@ def test_two_processors_run_each_of_200_tasks_exactly_once():
     assert {t.worker_id for t in done} <= {"p1", "p2"}
     assert db.call_read(ledger.balance, user_id=user.id) == 100_000 - 200 * 4
     assert db.call_read(ledger.check_invariants) == []
+
+
+def test_long_provider_runs_leave_the_event_loops_threads_to_short_work():
+    """Every slot generating for long: a claim's announcement, a heartbeat, a page's read still run.
+
+    Providers in the loop's default executor (a few threads) held every one of
+    its threads: short database calls queued behind whole generations.
+    """
+    release = threading.Event()
+
+    class Blocking:
+        name = "local"
+
+        def generate(self, _params, *, on_progress, is_cancelled):  # noqa: ARG002
+            release.wait(30)
+            return []
+
+    user = funded_user(1000)
+    for _ in range(12):
+        _submit(user.id)
+
+    async def scenario() -> float:
+        processor = Processor(concurrency=12, provider_factory=Blocking)
+        try:
+            await processor.poll_once()
+            await asyncio.sleep(0.3)
+            assert processor.busy == 12
+            started = time.monotonic()
+            short = [asyncio.to_thread(time.sleep, 0.01) for _ in range(20)]
+            await asyncio.wait_for(asyncio.gather(*short), timeout=10)
+            return time.monotonic() - started
+        finally:
+            release.set()
+            await _drain(processor)
+
+    assert aio.run(scenario()) < 2
