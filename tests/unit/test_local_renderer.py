@@ -1,7 +1,8 @@
-"""The offline renderer: the same pictures drawn here or in child processes, progress, cancel."""
+"""The offline renderer: the same pictures here or in (niced) child processes, progress, cancel."""
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import signal
@@ -82,3 +83,19 @@ def test_the_children_outlive_a_stop_signal_to_the_group_and_a_dead_one_costs_a_
     assert here.getpixel((0, 0)) == _paint_pid(image, 0, rng, _params(1)).getpixel((0, 0))
     again = render_pool.draw_pass(_paint_pid, image, 0, rng, _params(1), processes=1)
     assert again.getpixel((0, 0)) != here.getpixel((0, 0))  # a new pool, another process
+
+
+def _paint_niceness(image: Image.Image, *_: object) -> Image.Image:
+    """A pass that writes the drawing process's nice level into the picture."""
+    return Image.new("RGB", image.size, (os.nice(0), 0, 0))
+
+
+def test_children_draw_below_the_servers_priority_and_encode_the_last_pass():
+    png = render_pool.draw_last_pass(
+        _paint_niceness, Image.new("RGB", (8, 8)), 4, random.Random(1), _params(1), processes=1
+    )
+    picture = Image.open(io.BytesIO(png))
+    assert picture.format == "PNG"
+    assert picture.size == (8, 8)
+    expected = min(19, os.nice(0) + render_pool.RENDER_NICENESS)
+    assert picture.getpixel((0, 0))[0] == expected

@@ -6,14 +6,14 @@ so it uses `random.Random`, not a cryptographic source (ruff S311 is off here).
 The embedded default, so the whole product works with no network and no keys.
 Each image is drawn in `PASSES` passes, each reported as progress, spread
 over `LOCAL_RENDER_SECONDS` so a person sees the bar move. The drawing runs
-in child processes (`render_pool`, `LOCAL_RENDER_PROCESSES`) so that it never
-holds this interpreter's GIL against the event loop pushing live updates.
+in child processes (`render_pool`, `LOCAL_RENDER_PROCESSES`), the PNG encoding
+of each finished picture included, so that it never holds this interpreter's
+GIL against the event loop pushing live updates.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import random
 import time
 
@@ -106,13 +106,19 @@ class LocalProvider:
             seed = hashlib.sha256(f"{params.prompt}|{params.style}|{index}".encode()).digest()
             rng = random.Random(seed)
             image = Image.new("RGB", (params.width, params.height))
+            png = b""
             for step in range(PASSES):
                 if is_cancelled():
                     raise Cancelled
                 started = time.monotonic()
-                image = render_pool.draw_pass(
-                    _draw_pass, image, step, rng, params, processes=self.processes
-                )
+                if step < PASSES - 1:
+                    image = render_pool.draw_pass(
+                        _draw_pass, image, step, rng, params, processes=self.processes
+                    )
+                else:  # the last pass is drawn and encoded where the drawing happens
+                    png = render_pool.draw_last_pass(
+                        _draw_pass, image, step, rng, params, processes=self.processes
+                    )
                 done = index * PASSES + step + 1
                 on_progress(
                     done * 100 // (params.n * PASSES),
@@ -121,9 +127,5 @@ class LocalProvider:
                 )
                 if (left := pause - (time.monotonic() - started)) > 0:
                     time.sleep(left)
-            buffer = io.BytesIO()
-            image.save(buffer, format="PNG", optimize=False)
-            images.append(
-                GeneratedImage(buffer.getvalue(), "image/png", params.width, params.height)
-            )
+            images.append(GeneratedImage(png, "image/png", params.width, params.height))
         return images

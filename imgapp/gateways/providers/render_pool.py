@@ -17,8 +17,10 @@ new pool, and the pass is drawn in the calling thread instead.
 
 from __future__ import annotations
 
+import io
 import logging
 import multiprocessing
+import os
 import random
 import signal
 import threading
@@ -36,6 +38,11 @@ DrawPass = Callable[[Image.Image, int, random.Random, Params], Image.Image]
 
 log = logging.getLogger(__name__)
 
+# Drawing is batch work: a pass that waits a few ms costs nothing, a push or a
+# page answer that waits for a pass is what people see. The children run at
+# this nice level so the kernel gives the serving process the CPU first.
+RENDER_NICENESS = 10
+
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
 _lock = threading.Lock()
@@ -50,16 +57,17 @@ def _executor(processes: int) -> ProcessPoolExecutor:
             _pool = ProcessPoolExecutor(
                 max_workers=processes,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_ignore_stop_signals,
+                initializer=_child_setup,
             )
             _pool_size = processes
         return _pool
 
 
-def _ignore_stop_signals() -> None:
-    """In each child: stopping is the parent's decision, not the process group's."""
+def _child_setup() -> None:
+    """In each child: stopping is the parent's decision, and drawing yields the CPU to serving."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    os.nice(RENDER_NICENESS)
 
 
 def _drop(broken: ProcessPoolExecutor) -> None:
@@ -72,7 +80,12 @@ def _drop(broken: ProcessPoolExecutor) -> None:
 
 @dataclass(frozen=True)
 class _Pass:
-    """One pass to draw in a child: the picture so far as raw RGB, and the seeded rng's state."""
+    """One pass to draw in a child: the picture so far as raw RGB, and the seeded rng's state.
+
+    `encode`: the image's last pass; the child answers the PNG file instead of
+    the raw picture (encoding is the costliest step of all, and the smaller
+    transfer).
+    """
 
     draw: DrawPass
     raw: bytes
@@ -80,13 +93,40 @@ class _Pass:
     step: int
     rng_state: object
     params: Params
+    encode: bool = False
+
+
+def encode_png(image: Image.Image) -> bytes:
+    """The picture as a PNG file."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
+
+
+def _draw(job: _Pass, rng: random.Random) -> bytes:
+    image = job.draw(Image.frombytes("RGB", job.size, job.raw), job.step, rng, job.params)
+    return encode_png(image) if job.encode else image.tobytes()
 
 
 def _in_child(job: _Pass) -> tuple[bytes, object]:
     rng = random.Random()  # noqa: S311 - a seeded picture, not a secret
     rng.setstate(job.rng_state)  # type: ignore[arg-type]
-    image = job.draw(Image.frombytes("RGB", job.size, job.raw), job.step, rng, job.params)
-    return image.tobytes(), rng.getstate()
+    return _draw(job, rng), rng.getstate()
+
+
+def _run(job: _Pass, rng: random.Random, processes: int) -> bytes:
+    """Draw `job` in a child process (here when `processes` is 0); advances `rng` either way."""
+    if processes <= 0:
+        return _draw(job, rng)
+    pool = _executor(processes)
+    try:
+        out, state = pool.submit(_in_child, job).result()
+    except BrokenProcessPool:
+        log.warning("a render process died; drawing this pass here, a new pool next time")
+        _drop(pool)
+        return _draw(job, rng)
+    rng.setstate(state)  # type: ignore[arg-type]
+    return out
 
 
 def draw_pass(
@@ -102,15 +142,21 @@ def draw_pass(
     if processes <= 0:
         return draw(image, step, rng, params)
     job = _Pass(draw, image.tobytes(), image.size, step, rng.getstate(), params)
-    pool = _executor(processes)
-    try:
-        raw, state = pool.submit(_in_child, job).result()
-    except BrokenProcessPool:
-        log.warning("a render process died; drawing this pass here, a new pool next time")
-        _drop(pool)
-        return draw(image, step, rng, params)
-    rng.setstate(state)  # type: ignore[arg-type]
-    return Image.frombytes("RGB", image.size, raw)
+    return Image.frombytes("RGB", image.size, _run(job, rng, processes))
+
+
+def draw_last_pass(
+    draw: DrawPass,
+    image: Image.Image,
+    step: int,
+    rng: random.Random,
+    params: Params,
+    *,
+    processes: int,
+) -> bytes:
+    """`draw_pass`, then the finished picture as a PNG file, both in the same child."""
+    job = _Pass(draw, image.tobytes(), image.size, step, rng.getstate(), params, encode=True)
+    return _run(job, rng, processes)
 
 
 def shutdown() -> None:
