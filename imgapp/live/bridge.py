@@ -14,7 +14,8 @@ Three sources feed the pushes:
     published while the connection was down is read from the database;
   * a safety net every `LIVE_POLL_SECONDS`: tasks of connected users changed in
     the database (the only source with the memory bus and several processes)
-    and the sessions of open tabs that ended elsewhere (expiry included).
+    and the sessions of open tabs that ended elsewhere (expiry included). A
+    task version the bus already brought to every tab is not pushed again.
 An event too large for the transport arrives as a reference (`Event.partial`):
 the bridge reads the task (or the sessions) from the database instead.
 Each push is `app.modify_state(...)`: it reaches the browser without a reload.
@@ -54,13 +55,28 @@ from imgapp.models.tasks import ACTIVE
 from imgapp.services import ledger, sessions, task_views
 from imgapp.state import tabs
 from imgapp.state.app import AppState, current_path
-from imgapp.state.console import RECENT_TASKS, ConsoleState
+from imgapp.state.console import RECENT_TASKS, ConsoleState, epoch_ms
 from imgapp.state.invites import InvitesState
 from imgapp.state.recharge import RechargeState
 from imgapp.state.security import SecurityState
 from imgapp.state.usage import UsageState
 
 log = logging.getLogger(__name__)
+
+# Task versions the bus brought to the user's tabs: task id -> (updated_at in
+# epoch ms, the tabs open then). The safety-net poll does not push such a
+# version again unless a tab has opened since; a user whose push to a tab
+# failed is pushed to by the next poll regardless.
+_delivered: dict[int, tuple[int, frozenset[str]]] = {}
+_missed_users: set[int] = set()
+
+
+def _already_shown(user_id: int, snapshot: dict[str, Any]) -> bool:
+    """Whether every open tab of the user took this very version of the task from the bus."""
+    stamp, tabs_then = _delivered.get(int(snapshot["id"]), (0, frozenset()))
+    if stamp != epoch_ms(snapshot["updated_at"]):
+        return False
+    return set(tabs.connected(user_id)) <= tabs_then
 
 
 async def _each_tab(
@@ -89,6 +105,7 @@ async def _each_tab(
             reached += 1
         except Exception:  # one closed tab must not stop the others
             log.warning("live push to a tab failed", exc_info=True)
+            _missed_users.add(user_id)
     return reached
 
 
@@ -224,7 +241,11 @@ async def _on_event(event: events.Event) -> None:
     completed = await _complete(event)
     if completed is None:
         return
+    open_tabs = frozenset(tabs.connected(completed.user_id))
     reached = await _apply(completed)
+    if completed.topic == "task" and completed.data.get("id") is not None:
+        stamp = epoch_ms(completed.data.get("updated_at"))
+        _delivered[int(completed.data["id"])] = (stamp, open_tabs)
     if reached:  # an event no open page showed was pushed nowhere: no latency to speak of
         metrics.record_push(time.time() - event.published_at)
 
@@ -309,48 +330,56 @@ async def _catch_up(poll_seconds: float) -> None:
     since = utcnow()
     while True:
         await asyncio.sleep(poll_seconds)
-        try:
-            await _end_revoked_sessions()
-        except Exception:
-            log.exception("live session check failed; retrying")
-        users = tabs.users()
-        checked_at = utcnow()
-        if not users:
-            since = checked_at
-            continue
-        # A little overlap: a commit's updated_at can be stamped before it is visible.
-        window = since - timedelta(seconds=2)
+        since = await poll_once(since)
 
-        def read(
-            users: list[int] = users, window: datetime = window
-        ) -> tuple[list[tuple[int, dict]], list[tuple[int, int, str]]]:
-            with db.read() as session:
-                changed = task_views.changed_since(session, user_ids=users, since=window)
-                shots = task_views.snapshots(session, changed)
-                balances = {
-                    u: ledger.balance(session, user_id=u) for u in {t.user_id for t in changed}
-                }
-            pushes = [
-                (t.user_id, {**s, "balance": balances[t.user_id]})
-                for t, s in zip(changed, shots, strict=True)
-            ]
-            moved = [
-                (t.user_id, require_id(t.id), t.status)
-                for t in changed
-                if _charged_or_ended(t, window)
-            ]
-            return pushes, moved
 
-        try:
-            pushes, moved = await asyncio.to_thread(read)
-            for user_id, snapshot in pushes:
-                await push(user_id, snapshot)
-            reports = {u for u, task_id, status in moved if _first_report(task_id, status)}
-            for user_id in reports:
-                await refresh_usage(user_id)
-        except Exception:
-            log.exception("live catch-up failed; retrying")
-        since = checked_at
+async def poll_once(since: datetime) -> datetime:
+    """The safety net's round: tasks changed since `since` (with overlap), ended sessions.
+
+    Answers the time to start the next round from.
+    """
+    try:
+        await _end_revoked_sessions()
+    except Exception:
+        log.exception("live session check failed; retrying")
+    users = tabs.users()
+    checked_at = utcnow()
+    if not users:
+        return checked_at
+    # A little overlap: a commit's updated_at can be stamped before it is visible.
+    window = since - timedelta(seconds=2)
+    missed = set(_missed_users)
+    _missed_users.clear()
+
+    def read() -> tuple[list[tuple[int, dict]], list[tuple[int, int, str]]]:
+        with db.read() as session:
+            changed = task_views.changed_since(session, user_ids=users, since=window)
+            shots = task_views.snapshots(session, changed)
+            balances = {u: ledger.balance(session, user_id=u) for u in {t.user_id for t in changed}}
+        pushes = [
+            (t.user_id, {**s, "balance": balances[t.user_id]})
+            for t, s in zip(changed, shots, strict=True)
+        ]
+        moved = [
+            (t.user_id, require_id(t.id), t.status) for t in changed if _charged_or_ended(t, window)
+        ]
+        return pushes, moved
+
+    try:
+        pushes, moved = await asyncio.to_thread(read)
+        for user_id, snapshot in pushes:
+            if user_id not in missed and _already_shown(user_id, snapshot):
+                continue  # the bus brought this very version to every tab
+            await push(user_id, snapshot)
+        oldest = epoch_ms(window)
+        for task_id in [i for i, (stamp, _) in _delivered.items() if stamp < oldest]:
+            del _delivered[task_id]  # older than anything the poll reads again
+        reports = {u for u, task_id, status in moved if _first_report(task_id, status)}
+        for user_id in reports:
+            await refresh_usage(user_id)
+    except Exception:
+        log.exception("live catch-up failed; retrying")
+    return checked_at
 
 
 @contextlib.asynccontextmanager

@@ -163,8 +163,8 @@ def heartbeat(
     lease_seconds: int,
     progress: int | None = None,
     message: str | None = None,
-) -> bool:
-    """Extend the lease (and record progress); False when the task is no longer ours to run."""
+) -> Task | None:
+    """Extend the lease (and record progress): the task as written, None when no longer ours."""
     now = utcnow()
     values: dict[str, object] = {
         "lease_expires_at": now + timedelta(seconds=lease_seconds),
@@ -174,7 +174,7 @@ def heartbeat(
         values["progress"] = max(0, min(99, progress))
     if message is not None:
         values["message"] = message[:255]
-    result = session.execute(
+    return session.scalars(
         update(Task)
         .where(
             col(Task.id) == task_id,
@@ -182,10 +182,9 @@ def heartbeat(
             col(Task.status) == TaskStatus.PROCESSING.value,
         )
         .values(**values)
-        .returning(col(Task.id)),
-        execution_options={"synchronize_session": False},
+        .returning(Task),
+        execution_options={"synchronize_session": False, "populate_existing": True},
     ).first()
-    return result is not None
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,8 @@ def _elapsed(start: object, end: object) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def _epoch_ms(when: datetime | str | None) -> int:
+def epoch_ms(when: datetime | str | None) -> int:
+    """A stored time (naive UTC from SQLite, ISO text off the bus) as epoch milliseconds."""
     if when is None:
         return 0
     if isinstance(when, str):
@@ -76,7 +77,7 @@ def task_row(snapshot: dict[str, Any], zone: tzinfo | None = None) -> dict[str, 
         "active": snapshot["status"] in ACTIVE,
         # When the database last changed the task (epoch ms): the page carries it
         # so a delay from write to screen can be measured (bench/live_latency.py).
-        "updated_ms": _epoch_ms(snapshot["updated_at"]),
+        "updated_ms": epoch_ms(snapshot["updated_at"]),
         "image_urls": [f"/api/images/{i}" for i in snapshot["image_ids"]],
         "params": {
             "prompt": snapshot["prompt"],
@@ -220,11 +221,12 @@ class ConsoleState(AppState):
         shown = next((r for r in self._rows if r["id"] == row["id"]), None)
         if shown is not None and shown["updated_ms"] > row["updated_ms"]:
             row = shown  # an older snapshot arriving late (pushes may overtake each other)
-        rows = [r for r in self._rows if r["id"] != row["id"]]
-        rows.append(row)
-        rows.sort(key=lambda r: r["id"], reverse=True)
-        self._rows = rows[:RECENT_TASKS]
-        if "balance" in snapshot:
+        if row != shown:  # the same row again (the safety net's re-read) sends the page nothing
+            rows = [r for r in self._rows if r["id"] != row["id"]]
+            rows.append(row)
+            rows.sort(key=lambda r: r["id"], reverse=True)
+            self._rows = rows[:RECENT_TASKS]
+        if "balance" in snapshot and self.balance != int(snapshot["balance"]):
             self.balance = int(snapshot["balance"])
 
     @rx.event
