@@ -12,7 +12,8 @@ Every page records, for each change of a task card's `data-updated-ms` (the
 `updated_at` the processor wrote), the time until the page showed it.
 Printed: p50/p95/max over all updates, next to the same pages' round trip of
 a plain `fetch('/api/health')` in the same run (the floor for anything that
-goes through this server).
+goes through this server), and the server process's memory (RSS) idle, with
+every page connected, and after the tasks, as MB per connected page.
 
     python bench/live_latency.py [--clients 50] [--images 4] [--seconds-per-image 1]
                                  [--size 512x512] [--concurrency 10]
@@ -33,11 +34,14 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SESSION_SECRET", "bench-session-secret-0123456789")
 
 import httpx  # noqa: E402
+import psutil  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+from bench import metrics_text  # noqa: E402
 from bench.page_latency import OBSERVE  # noqa: E402
 from imgapp.core import db, migrations  # noqa: E402
+from imgapp.core.settings import DEV_INTERNAL_API_KEY  # noqa: E402
 from imgapp.models import LedgerKind  # noqa: E402
 from imgapp.models.base import require_id  # noqa: E402
 from imgapp.services import accounts, ledger  # noqa: E402
@@ -62,9 +66,50 @@ async () => {
 """
 
 
+# While the tasks run, each page also times a plain fetch every 5 s: the same
+# floor measured under the same load (the browsers share these cores).
+FETCH_UNDER_LOAD = """
+() => {
+  window.__rtt = [];
+  window.__rttTimer = setInterval(async () => {
+    const t = performance.now();
+    await fetch('/api/health', {cache: 'no-store'});
+    window.__rtt.push(performance.now() - t);
+  }, 5000);
+}
+"""
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _server_memory(app: AppProcess) -> tuple[float, float]:
+    """MB resident: the process serving the app's port, and its render children."""
+    for proc in psutil.Process(app.pid).children(recursive=True):
+        try:
+            listening = any(
+                c.status == psutil.CONN_LISTEN and c.laddr.port == app.port
+                for c in proc.net_connections("tcp")
+            )
+        except psutil.Error:
+            continue
+        if listening:
+            children = sum(child.memory_info().rss for child in proc.children(recursive=True))
+            return proc.memory_info().rss / 2**20, children / 2**20
+    msg = f"no process listens on port {app.port}"
+    raise RuntimeError(msg)
+
+
+def _metrics(app: AppProcess) -> str:
+    response = httpx.get(
+        app.url + "/api/metrics",
+        headers={"Authorization": f"Bearer {DEV_INTERNAL_API_KEY}"},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return response.text
 
 
 def _sign_up(app: AppProcess, email: str) -> str:
@@ -115,6 +160,7 @@ def main() -> None:  # noqa: PLR0915 - one linear scenario
     ).start()
     db.use_engine(db.make_engine(url))
     try:
+        idle_mb, _ = _server_memory(app)
         cookies = []
         for i in range(args.clients):
             email = f"live{i}@example.com"
@@ -145,8 +191,12 @@ def main() -> None:  # noqa: PLR0915 - one linear scenario
                 page.evaluate(OBSERVE)
                 pages.append(page)
             print(f"{len(pages)} pages connected to /console")
+            connected_mb, _ = _server_memory(app)
             floor = [ms for page in pages for ms in page.evaluate(HEALTH_ROUND_TRIPS)]
 
+            metrics_before = _metrics(app)
+            for page in pages:
+                page.evaluate(FETCH_UNDER_LOAD)
             started = time.time()
             for page in pages:  # each person submits from their own page (their cookie)
                 page.evaluate(
@@ -172,7 +222,14 @@ def main() -> None:  # noqa: PLR0915 - one linear scenario
                         break
                     time.sleep(0.2)
             time.sleep(1.0)  # the last pushes
+            after_mb, render_mb = _server_memory(app)
+            server_side = metrics_text.push_latency(metrics_before, _metrics(app))
             latencies = [ms for page in pages for ms in page.evaluate("window.__lat")]
+            loaded_floor = [
+                ms
+                for page in pages
+                for ms in page.evaluate("clearInterval(window.__rttTimer) || window.__rtt")
+            ]
             browser.close()
         if not latencies:
             raise SystemExit("no updates arrived")
@@ -185,6 +242,21 @@ def main() -> None:  # noqa: PLR0915 - one linear scenario
         print(
             f"baseline, same pages: fetch('/api/health') round trip p50 {floor_p50:.1f} ms"
             f" (p50 update latency = {p50 / floor_p50:.1f}x that)"
+        )
+        print(
+            f"same fetch every 5 s while the tasks ran ({len(loaded_floor)}):"
+            f" p50 {_percentile(loaded_floor, 0.5):.0f} ms,"
+            f" p95 {_percentile(loaded_floor, 0.95):.0f} ms"
+        )
+        print(
+            f"server side (event published -> push applied, {server_side['pushes']} pushes):"
+            f" p50 {server_side['p50_ms']} ms, p95 {server_side['p95_ms']} ms"
+        )
+        per_page = (connected_mb - idle_mb) / args.clients
+        print(
+            f"server RSS: idle {idle_mb:.0f} MB, {args.clients} pages connected"
+            f" {connected_mb:.0f} MB ({per_page:.2f} MB per page), after the tasks"
+            f" {after_mb:.0f} MB (+ render processes {render_mb:.0f} MB)"
         )
     finally:
         app.stop()

@@ -69,6 +69,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import metrics_text  # noqa: E402 - plain text parsing, safe before gevent patches
 from bench.page_latency import OBSERVE  # noqa: E402 - plain JS, safe before gevent patches
 
 PASSWORD = "bench-password-123"  # noqa: S105 - throwaway accounts
@@ -336,9 +337,6 @@ def _latencies(pages: Pages) -> list[float]:
 
 # --------------------------------------------------------------------- metrics
 
-_SAMPLE = re.compile(r"^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)")
-_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
-
 
 def _scrape(site_url: str) -> str:
     import httpx  # noqa: PLC0415 - not in the Locust process
@@ -352,60 +350,11 @@ def _scrape(site_url: str) -> str:
     return response.text
 
 
-def _samples(exposition: str, name: str) -> list[tuple[dict[str, str], float]]:
-    """Every sample of metric `name` (a full sample name: `..._bucket`), with its labels."""
-    found = []
-    for line in exposition.splitlines():
-        match = _SAMPLE.match(line)
-        if match and match.group(1) == name:
-            labels = dict(_LABEL.findall(match.group(2) or ""))
-            found.append((labels, float(match.group(3))))
-    return found
-
-
-def _buckets(exposition: str, histogram: str) -> dict[float, float]:
-    """Cumulative count per upper bound (`le`), summed over any other labels."""
-    counts: Counter[float] = Counter()
-    for labels, value in _samples(exposition, histogram + "_bucket"):
-        counts[float(labels["le"])] += value
-    return dict(counts)
-
-
-def _quantile(buckets: dict[float, float], q: float) -> float | None:
-    """As PromQL's histogram_quantile: linear inside the bucket; None without observations."""
-    bounds = sorted(buckets)
-    if not bounds or buckets[bounds[-1]] <= 0:
-        return None
-    rank = q * buckets[bounds[-1]]
-    lower, below = 0.0, 0.0
-    for bound in bounds:
-        count = buckets[bound]
-        if count >= rank:
-            if math.isinf(bound):
-                return lower  # beyond the largest finite bucket: its bound is all we know
-            return lower + (bound - lower) * (rank - below) / max(count - below, 1e-12)
-        lower, below = bound, count
-    return lower
-
-
-def _push_latency(before: str, after: str) -> dict[str, Any]:
-    """The timed phase's push latencies: the histogram's difference, p50/p95 interpolated."""
-    start = _buckets(before, "imgapp_push_latency_seconds")
-    end = _buckets(after, "imgapp_push_latency_seconds")
-    phase = {bound: end[bound] - start.get(bound, 0.0) for bound in end}
-    p50, p95 = _quantile(phase, 0.5), _quantile(phase, 0.95)
-    return {
-        "pushes": int(phase.get(math.inf, 0)),
-        "p50_ms": None if p50 is None else round(p50 * 1000, 1),
-        "p95_ms": None if p95 is None else round(p95 * 1000, 1),
-    }
-
-
 def _app_5xx(exposition: str) -> int:
     return int(
         sum(
             value
-            for labels, value in _samples(exposition, "imgapp_http_requests_total")
+            for labels, value in metrics_text.samples(exposition, "imgapp_http_requests_total")
             if labels.get("status", "").startswith("5")
         )
     )
@@ -864,7 +813,7 @@ def _round_figures(shape: Shape, start: Baseline, phase: Phase, unfinished: int)
         "failure_messages": locust["failures"],
         "nginx": nginx,
         "app_5xx": _app_5xx(final) - _app_5xx(start.metrics),
-        "push_metric": _push_latency(phase.metrics_before, phase.metrics_after),
+        "push_metric": metrics_text.push_latency(phase.metrics_before, phase.metrics_after),
         "push_pages": {
             "updates": len(phase.page_latencies),
             "p50_ms": page_p50,

@@ -122,6 +122,11 @@ class AppProcess:
         """Whether the process is still running."""
         return self._proc.poll() is None
 
+    @property
+    def pid(self) -> int:
+        """The `reflex run` process (the server and its helpers are its descendants)."""
+        return self._proc.pid
+
     def stop(self) -> None:
         """Stop the whole process group (reflex and its workers)."""
         if self._proc.poll() is None:
