@@ -202,45 +202,8 @@ def complete(
     session: Session, *, task_id: int, worker_id: str, provider: str, images: list[StoredImage]
 ) -> bool:
     """Mark the task completed with its images; False if it was cancelled or re-leased meanwhile."""
-    now = utcnow()
-    row = session.execute(
-        update(Task)
-        .where(
-            col(Task.id) == task_id,
-            col(Task.worker_id) == worker_id,
-            col(Task.status) == TaskStatus.PROCESSING.value,
-        )
-        .values(
-            status=TaskStatus.COMPLETED.value,
-            progress=100,
-            message="",
-            provider=provider,
-            finished_at=now,
-            updated_at=now,
-            lease_expires_at=None,
-        )
-        .returning(col(Task.user_id)),
-        execution_options={"synchronize_session": False},
-    ).first()
-    if row is None:
-        return False
-    session.add_all(
-        TaskImage(
-            task_id=task_id,
-            user_id=row.user_id,
-            position=position,
-            path=image.path,
-            mime_type=image.mime_type,
-            width=image.width,
-            height=image.height,
-            size_bytes=image.size_bytes,
-            provider=provider,
-            created_at=now,
-        )
-        for position, image in enumerate(images)
-    )
-    session.flush()
-    return True
+    [kept] = _complete_all(session, worker_id, [Completion(task_id, provider, images)])
+    return kept
 
 
 @dataclass(frozen=True)
@@ -250,6 +213,54 @@ class Completion:
     task_id: int
     provider: str
     images: list[StoredImage]
+
+
+def _complete_all(session: Session, worker_id: str, completions: list[Completion]) -> list[bool]:
+    """One UPDATE for every completion (and one INSERT for their images); which were kept."""
+    if not completions:
+        return []
+    now = utcnow()
+    providers = {c.task_id: c.provider for c in completions}
+    same = len(set(providers.values())) == 1
+    rows = session.execute(
+        update(Task)
+        .where(
+            col(Task.id).in_(list(providers)),
+            col(Task.worker_id) == worker_id,
+            col(Task.status) == TaskStatus.PROCESSING.value,
+        )
+        .values(
+            status=TaskStatus.COMPLETED.value,
+            progress=100,
+            message="",
+            provider=next(iter(providers.values())) if same else case(providers, value=Task.id),
+            finished_at=now,
+            updated_at=now,
+            lease_expires_at=None,
+        )
+        .returning(col(Task.id), col(Task.user_id)),
+        execution_options={"synchronize_session": False},
+    ).all()
+    owner = {row.id: row.user_id for row in rows}
+    session.add_all(
+        TaskImage(
+            task_id=c.task_id,
+            user_id=owner[c.task_id],
+            position=position,
+            path=image.path,
+            mime_type=image.mime_type,
+            width=image.width,
+            height=image.height,
+            size_bytes=image.size_bytes,
+            provider=c.provider,
+            created_at=now,
+        )
+        for c in completions
+        if c.task_id in owner
+        for position, image in enumerate(c.images)
+    )
+    session.flush()
+    return [c.task_id in owner for c in completions]
 
 
 def complete_many(
@@ -262,15 +273,11 @@ def complete_many(
 ) -> tuple[list[bool], list[Task]]:
     """`complete` for several tasks, then `claim` up to `claim_next` more, in one transaction.
 
-    One durable commit records the finished tasks and leases the next ones.
+    One durable commit records the finished tasks and leases the next ones;
+    the completions are one statement whatever their number.
     Answers whether each completion was kept, and the tasks claimed.
     """
-    kept = [
-        complete(
-            session, task_id=c.task_id, worker_id=worker_id, provider=c.provider, images=c.images
-        )
-        for c in completions
-    ]
+    kept = _complete_all(session, worker_id, completions)
     claimed = (
         claim(session, worker_id=worker_id, limit=claim_next, lease_seconds=lease_seconds)
         if claim_next > 0

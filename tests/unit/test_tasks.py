@@ -217,3 +217,34 @@ def test_release_gives_the_task_back_without_using_an_attempt():
     assert db.call(queue.release, task_id=task_id, worker_id="w1")
     task = _task(task_id)
     assert (task.status, task.attempts, task.worker_id) == ("pending", 0, None)
+
+
+def test_completions_recorded_together_keep_only_what_is_still_ours():
+    user = funded_user(1000)
+    ids = [_submit(user.id).task.id for _ in range(4)]
+    _claim("w1")
+    db.call(queue.cancel, task_id=ids[1], user_id=user.id)
+    stored = queue.StoredImage("x/1.png", "image/png", 512, 512, 10)
+    completions = [
+        queue.Completion(ids[0], "local", [stored, stored]),
+        queue.Completion(ids[1], "local", [stored]),  # cancelled meanwhile
+        queue.Completion(ids[2], "openai", [stored]),
+    ]
+    kept, claimed = db.call(
+        queue.complete_many, worker_id="w1", completions=completions, claim_next=2
+    )
+    assert kept == [True, False, True]
+    assert claimed == []  # ids[3] is still w1's: nothing pending to claim
+    assert [_task(i).status for i in ids] == ["completed", "cancelled", "completed", "processing"]
+    assert (_task(ids[0]).provider, _task(ids[2]).provider) == ("local", "openai")
+    found = db.call_read(task_views.images_of, ids)
+    assert {i: [(im.position, im.provider) for im in found.get(i, [])] for i in ids} == {
+        ids[0]: [(0, "local"), (1, "local")],
+        ids[1]: [],
+        ids[2]: [(0, "openai")],
+        ids[3]: [],
+    }
+    assert not db.call(
+        queue.complete_many, worker_id="w2", completions=[queue.Completion(ids[3], "local", [])]
+    )[0][0], "another processor's task"
+    assert balance_of(user.id) == 1000 - 4 * 8 + 8  # four charged, the cancelled one refunded
