@@ -4,7 +4,9 @@ All three run on the same durable PostgreSQL server in the same run, each on
 its own database, with the same number of no-op jobs, at 1 and 4 processor
 processes (each running up to `--concurrency` jobs at once). Time is measured
 from the moment the processors start (all jobs already queued) until the last
-job is done. Needs the bench extras: `pip install -r bench/requirements.txt`
+job is done. Each system's commits per job are counted from the server's
+statistics (`pg_stat_database.xact_commit`, the bench's own polls left out).
+Needs the bench extras: `pip install -r bench/requirements.txt`
 (`make bench` does it).
 
     python bench/task_queue.py [--jobs 2000] [--processes 1,4] [--concurrency 4] [--rounds 3]
@@ -20,6 +22,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -188,6 +191,23 @@ def _done_pgqueuer(dsn: str) -> int:
         return _pgqueuer_jobs - (int(row[0]) if row else 0)
 
 
+def _commits(dsn: str) -> int:
+    """Transactions committed in this database so far (as the statistics collector has them)."""
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True)
+class Run:
+    """One measured run: jobs per second, and commits per job (the bench's own polls left out)."""
+
+    rate: float
+    commits_per_job: float
+
+
 def _measure(
     *,
     worker: Callable[..., None],
@@ -198,7 +218,10 @@ def _measure(
     concurrency: int,
     jobs: int,
     timeout: float,
-) -> float:
+) -> Run:
+    time.sleep(1.1)  # the seeding's statistics are in
+    commits_before = _commits(dsn)
+    polls = 1
     ctx = mp.get_context("fork")
     start_at = time.time() + 1.0
     procs = [
@@ -211,6 +234,7 @@ def _measure(
         time.sleep(0.001)
     finished = None
     while time.time() < start_at + timeout:
+        polls += 1
         if done(dsn) >= jobs:
             finished = time.time()
             break
@@ -218,14 +242,23 @@ def _measure(
     for proc in procs:
         proc.terminate()
         proc.join(5)
+    time.sleep(1.1)  # the workers' connections have closed and reported
+    commits = _commits(dsn) - commits_before - polls
     if finished is None:
-        return float("nan")
-    return jobs / (finished - start_at)
+        return Run(float("nan"), commits / jobs)
+    return Run(jobs / (finished - start_at), commits / jobs)
 
 
-def _rounds(rates: dict[str, list[float]]) -> str:
+def _rounds(runs: dict[str, list[Run]]) -> str:
     return "; ".join(
-        f"{name} {', '.join(f'{r:.0f}' for r in runs)}" for name, runs in rates.items()
+        f"{name} {', '.join(f'{r.rate:.0f}' for r in each)}" for name, each in runs.items()
+    )
+
+
+def _commits_per_job(runs: dict[str, list[Run]]) -> str:
+    return ", ".join(
+        f"{name} {statistics.median(r.commits_per_job for r in each):.2f}"
+        for name, each in runs.items()
     )
 
 
@@ -256,7 +289,7 @@ def main() -> None:
                 "jobs": args.jobs,
                 "timeout": args.timeout,
             }
-            rates: dict[str, list[float]] = {"imgapp": [], "procrastinate": [], "pgqueuer": []}
+            rates: dict[str, list[Run]] = {"imgapp": [], "procrastinate": [], "pgqueuer": []}
             for round_no in range(args.rounds):  # interleaved, so the disk's moods hit all three
                 tag = f"{level}_{round_no}"
                 url = pg.create_database(f"imgapp_{tag}")
@@ -295,11 +328,11 @@ def main() -> None:
                         **common,
                     )
                 )
-            ours, procr, pgq = (statistics.median(rates[k]) for k in rates)
+            ours, procr, pgq = (statistics.median(r.rate for r in rates[k]) for k in rates)
             print(
                 f"{processes:>9} {ours:>9.0f} {procr:>16.0f} {pgq:>11.0f}"
                 f" {ours / procr:>9.2f} {ours / pgq:>8.2f}"
-                f"  rounds: {_rounds(rates)}"
+                f"  rounds: {_rounds(rates)}; commits per job: {_commits_per_job(rates)}"
             )
     finally:
         pg.stop()

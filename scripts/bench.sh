@@ -7,6 +7,10 @@ source "$(dirname "$0")/test-deps.sh"
 python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 python bench/ledger.py "$@"
 python bench/task_queue.py
-python bench/live_latency.py
+for concurrency in 4 10; do
+  python bench/live_latency.py --concurrency "$concurrency"
+done
+python bench/live_latency.py --concurrency 10 --render-processes 0  # drawing in the server's threads
 python bench/usage_export.py
 python bench/load.py
+python bench/startup.py
