@@ -49,7 +49,9 @@ def _first_page(checkout: Path, data_dir: Path) -> tuple[float, float]:
     env["PATH"] = os.pathsep.join(
         p for p in env["PATH"].split(os.pathsep) if not p.startswith(str(ROOT))
     )
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
     log = (data_dir.parent / f"run-{port}.log").open("wb")
+    url = f"http://127.0.0.1:{port}/login"
     started = time.monotonic()
     proc = subprocess.Popen(
         ["make", "run"],
@@ -65,7 +67,7 @@ def _first_page(checkout: Path, data_dir: Path) -> tuple[float, float]:
                 msg = f"make run ended ({proc.returncode}); see {log.name}"
                 raise RuntimeError(msg)
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/login", timeout=2).status_code == 200:  # noqa: PLR2004
+                if httpx.get(url, timeout=2, follow_redirects=True).status_code == 200:  # noqa: PLR2004
                     break
             except httpx.HTTPError:
                 pass
