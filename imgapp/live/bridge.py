@@ -40,7 +40,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import reflex as rx
@@ -55,7 +55,7 @@ from imgapp.models.tasks import ACTIVE
 from imgapp.services import ledger, sessions, task_views
 from imgapp.state import tabs
 from imgapp.state.app import AppState, current_path
-from imgapp.state.console import RECENT_TASKS, ConsoleState, epoch_ms
+from imgapp.state.console import RECENT_TASKS, ConsoleState
 from imgapp.state.invites import InvitesState
 from imgapp.state.recharge import RechargeState
 from imgapp.state.security import SecurityState
@@ -64,19 +64,38 @@ from imgapp.state.usage import UsageState
 log = logging.getLogger(__name__)
 
 # Task versions the bus brought to the user's tabs: task id -> (updated_at in
-# epoch ms, the tabs open then). The safety-net poll does not push such a
-# version again unless a tab has opened since; a user whose push to a tab
-# failed is pushed to by the next poll regardless.
+# epoch microseconds, the tabs open then). The safety-net poll does not push
+# such a version again unless a tab has opened since; a user whose push to a
+# tab failed is pushed to by the next poll regardless.
 _delivered: dict[int, tuple[int, frozenset[str]]] = {}
 _missed_users: set[int] = set()
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _version(when: datetime | str | None) -> int:
+    """A task's `updated_at` (a datetime, or ISO text off a bus) as exact epoch microseconds."""
+    if when is None:
+        return 0
+    if isinstance(when, str):
+        when = datetime.fromisoformat(when)
+    if when.tzinfo is None:  # SQLite hands back naive UTC
+        when = when.replace(tzinfo=UTC)
+    return (when - _EPOCH) // timedelta(microseconds=1)
 
 
 def _already_shown(user_id: int, snapshot: dict[str, Any]) -> bool:
     """Whether every open tab of the user took this very version of the task from the bus."""
     stamp, tabs_then = _delivered.get(int(snapshot["id"]), (0, frozenset()))
-    if stamp != epoch_ms(snapshot["updated_at"]):
+    if stamp != _version(snapshot["updated_at"]):
         return False
     return set(tabs.connected(user_id)) <= tabs_then
+
+
+def _forget_delivered(before: datetime) -> None:
+    """Versions older than anything the poll reads again are of no more use."""
+    oldest = _version(before)
+    for task_id in [i for i, (stamp, _) in _delivered.items() if stamp < oldest]:
+        del _delivered[task_id]
 
 
 async def _each_tab(
@@ -123,7 +142,8 @@ async def push_balance(user_id: int, balance: int) -> int:
     """The user's balance moved outside their own pages (an invite reward): each header shows it."""
 
     def apply(page: AppState) -> None:
-        page.balance = balance
+        if page.balance != balance:  # the same figure again sends the page nothing
+            page.balance = balance
 
     return await _each_tab(user_id, AppState, apply)
 
@@ -243,8 +263,8 @@ async def _on_event(event: events.Event) -> None:
         return
     open_tabs = frozenset(tabs.connected(completed.user_id))
     reached = await _apply(completed)
-    if completed.topic == "task" and completed.data.get("id") is not None:
-        stamp = epoch_ms(completed.data.get("updated_at"))
+    if open_tabs and completed.topic == "task" and completed.data.get("id") is not None:
+        stamp = _version(completed.data.get("updated_at"))
         _delivered[int(completed.data["id"])] = (stamp, open_tabs)
     if reached:  # an event no open page showed was pushed nowhere: no latency to speak of
         metrics.record_push(time.time() - event.published_at)
@@ -344,12 +364,11 @@ async def poll_once(since: datetime) -> datetime:
         log.exception("live session check failed; retrying")
     users = tabs.users()
     checked_at = utcnow()
-    if not users:
-        return checked_at
     # A little overlap: a commit's updated_at can be stamped before it is visible.
     window = since - timedelta(seconds=2)
-    missed = set(_missed_users)
-    _missed_users.clear()
+    _forget_delivered(window)
+    if not users:
+        return checked_at
 
     def read() -> tuple[list[tuple[int, dict]], list[tuple[int, int, str]]]:
         with db.read() as session:
@@ -367,13 +386,19 @@ async def poll_once(since: datetime) -> datetime:
 
     try:
         pushes, moved = await asyncio.to_thread(read)
+        missed = set(_missed_users)
+        _missed_users.clear()
+        balances: dict[int, int] = {}
         for user_id, snapshot in pushes:
             if user_id not in missed and _already_shown(user_id, snapshot):
-                continue  # the bus brought this very version to every tab
+                # The bus brought this very version to every tab; the balance
+                # read now still goes (events of other processes can arrive
+                # out of order, each with the balance at its own commit).
+                balances[user_id] = int(snapshot["balance"])
+                continue
             await push(user_id, snapshot)
-        oldest = epoch_ms(window)
-        for task_id in [i for i, (stamp, _) in _delivered.items() if stamp < oldest]:
-            del _delivered[task_id]  # older than anything the poll reads again
+        for user_id, balance in balances.items():
+            await push_balance(user_id, balance)
         reports = {u for u, task_id, status in moved if _first_report(task_id, status)}
         for user_id in reports:
             await refresh_usage(user_id)

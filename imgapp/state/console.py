@@ -41,8 +41,7 @@ def _elapsed(start: object, end: object) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def epoch_ms(when: datetime | str | None) -> int:
-    """A stored time (naive UTC from SQLite, ISO text off the bus) as epoch milliseconds."""
+def _epoch_ms(when: datetime | str | None) -> int:
     if when is None:
         return 0
     if isinstance(when, str):
@@ -77,7 +76,7 @@ def task_row(snapshot: dict[str, Any], zone: tzinfo | None = None) -> dict[str, 
         "active": snapshot["status"] in ACTIVE,
         # When the database last changed the task (epoch ms): the page carries it
         # so a delay from write to screen can be measured (bench/live_latency.py).
-        "updated_ms": epoch_ms(snapshot["updated_at"]),
+        "updated_ms": _epoch_ms(snapshot["updated_at"]),
         "image_urls": [f"/api/images/{i}" for i in snapshot["image_ids"]],
         "params": {
             "prompt": snapshot["prompt"],

@@ -35,7 +35,7 @@ from imgapp.core.settings import get_settings
 from imgapp.flows import tasks as task_flow
 from imgapp.gateways import image_files as images
 from imgapp.gateways import providers
-from imgapp.gateways.providers import Cancelled, Provider, ProviderError
+from imgapp.gateways.providers import Cancelled, GeneratedImage, Provider, ProviderError
 from imgapp.models import Task
 from imgapp.models.base import require_id
 from imgapp.services import heartbeats, queue
@@ -194,7 +194,7 @@ class Processor:
                 worker_id=self.worker_id,
                 lease_seconds=self.lease_seconds,
             )
-            if not still_ours:
+            if still_ours is None:
                 job.stop.set()
 
     async def _run(self, task: Task) -> None:
@@ -228,9 +228,7 @@ class Processor:
             is_cancelled=job.is_cancelled,
         )
         try:
-            made = await asyncio.get_running_loop().run_in_executor(
-                self._generating, contextvars.copy_context().run, run
-            )
+            made = await self._provide(job, run)
         except Cancelled:
             if job.releasing:
                 await asyncio.to_thread(
@@ -250,6 +248,17 @@ class Processor:
             await asyncio.to_thread(images.delete, stored)
             return CANCELLED
         return COMPLETED
+
+    async def _provide(
+        self, job: _Job, run: Callable[[], list[GeneratedImage]]
+    ) -> list[GeneratedImage]:
+        """The provider's run in the processor's own threads (`Cancelled` to give the task back)."""
+        if self._stopping:  # claimed as the processor stops: back to the queue, untouched
+            job.releasing = True
+            raise Cancelled
+        return await asyncio.get_running_loop().run_in_executor(
+            self._generating, contextvars.copy_context().run, run
+        )
 
     async def _record(self, completion: queue.Completion) -> bool:
         """Record a completion; those that finish together share one transaction.

@@ -53,3 +53,35 @@ def test_the_poll_pushes_only_what_the_bus_did_not_bring_to_every_tab(monkeypatc
     open_tabs.append("tab-2")  # opened after the event: its page may have read too early
     aio.run(bridge.poll_once(since))
     assert pushed == ["pending", "cancelled", "cancelled", "cancelled"]
+
+
+def test_the_poll_still_corrects_the_balance_when_it_skips_a_delivered_version(monkeypatch):
+    """Events of other processes can arrive out of order, each with the balance at its commit."""
+    from imgapp.live import bridge  # noqa: PLC0415 - imports the Reflex states
+
+    user = funded_user(100)
+    params = generation.Params(prompt="two boats", size="512x512", n=1)
+    task_id = db.call(queue.submit, user_id=user.id, params=params, provider="local").task.id
+    [snapshot] = db.call_read(task_views.snapshots_by_id, [task_id])
+    balances: list[int] = []
+
+    async def push(_user_id: int, _shown: dict[str, object]) -> int:
+        return 1
+
+    async def push_balance(_user_id: int, balance: int) -> int:
+        balances.append(balance)
+        return 1
+
+    async def nothing(_user_id: int) -> int:
+        return 0
+
+    monkeypatch.setattr(bridge, "push", push)
+    monkeypatch.setattr(bridge, "push_balance", push_balance)
+    monkeypatch.setattr(bridge, "refresh_usage", nothing)
+    monkeypatch.setattr(bridge.tabs, "users", lambda: [user.id])
+    monkeypatch.setattr(bridge.tabs, "connected", lambda _user_id: ["tab-1"])
+    monkeypatch.setattr(bridge.tabs, "sessions_in_use", list)
+    stale = {**snapshot, "balance": 100}  # a late event's balance, before the charge
+    aio.run(bridge._on_event(events.Event("task", user.id, stale)))
+    aio.run(bridge.poll_once(utcnow() - timedelta(seconds=5)))
+    assert balances == [100 - generation.cost(params)], "the balance as the database has it"

@@ -223,3 +223,21 @@ def test_long_provider_runs_leave_the_event_loops_threads_to_short_work():
             await _drain(processor)
 
     assert aio.run(scenario()) < 2
+
+
+def test_a_task_claimed_as_the_processor_stops_goes_back_to_the_queue():
+    """A claim in flight when shutdown began: the task is released, not run, failed or refunded."""
+    user = funded_user(100)
+    task_id = _submit(user.id)
+
+    async def scenario() -> None:
+        processor = Processor(provider_factory=lambda: LocalProvider(0))
+        claimed = db.call(queue.claim, worker_id=processor.worker_id, limit=1, lease_seconds=30)
+        await processor.shutdown()
+        processor._start(claimed)  # as a claim that was already under way would
+        await asyncio.gather(*processor._runs.values())
+
+    aio.run(scenario())
+    task = _task(task_id)
+    assert (task.status, task.worker_id, task.refunded) == ("pending", None, 0)
+    assert db.call_read(ledger.balance, user_id=user.id) == 100 - generation.cost(PARAMS)
