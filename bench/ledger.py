@@ -5,7 +5,10 @@ production), then for each concurrency level runs
   - pgbench's built-in simple-update script (`-N`) on its own database, and
   - N clients each calling `imgapp.flows.billing.charge(...)` in a loop on
     random accounts among 1,000, one transaction per charge,
-and prints both rates and their ratio. Ends with the ledger invariant check.
+and prints both rates and their ratio, with the CPU each transaction cost the
+clients (this process's waited-for children: pgbench, or the charging
+processes) and the server (the postmaster and every backend it reaped), in ms.
+Ends with the ledger invariant check.
 
     python bench/ledger.py [--seconds 10] [--clients 1,16] [--rounds 5] [--processes N]
 
@@ -20,10 +23,12 @@ import multiprocessing as mp
 import os
 import random
 import re
+import resource
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -31,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SESSION_SECRET", "bench-session-secret-0123456789")
 
+import psutil  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from imgapp.core import db, migrations  # noqa: E402
@@ -99,6 +105,34 @@ def _charger(  # noqa: PLR0917 - a process entry point takes positional args
     with ThreadPoolExecutor(max_workers=threads) as pool:
         counts = pool.map(lambda i: _charge_loop(deadline, f"{tag}-{i}"), range(threads))
         out.put(sum(counts))
+
+
+class CpuMeter:
+    """CPU seconds spent by the clients (waited-for children) and the server, around one run."""
+
+    def __init__(self, pg: PostgresServer) -> None:
+        """`pg`: the server whose postmaster (and reaped backends) is counted."""
+        pid = int((pg.data_dir / "postmaster.pid").read_text().split()[0])
+        self.server = psutil.Process(pid)
+
+    def _now(self) -> tuple[float, float]:
+        mine = resource.getrusage(resource.RUSAGE_CHILDREN)
+        times = self.server.cpu_times()
+        live = sum(sum(c.cpu_times()[:2]) for c in self.server.children())
+        return mine.ru_utime + mine.ru_stime, sum(times[:4]) + live
+
+    def measure(self, run: Callable[[], float], seconds: float) -> tuple[float, float, float]:
+        """(rate, client ms per transaction, server ms per transaction) of `run()`."""
+        client_before, server_before = self._now()
+        rate = run()
+        time.sleep(0.5)  # the run's backends have exited and been reaped
+        client_after, server_after = self._now()
+        done = max(1.0, rate * seconds)
+        return (
+            rate,
+            (client_after - client_before) * 1000 / done,
+            (server_after - server_before) * 1000 / done,
+        )
 
 
 def layout(clients: int, processes: int = 0) -> tuple[int, int]:
@@ -205,21 +239,33 @@ def main() -> None:
         )
         print(
             f"{'clients':>8} {'pgbench -N tps':>15} {'imgapp charges/s':>17} {'ratio':>6}"
-            "  imgapp layout"
+            f" {'CPU ms/tx client, server: pgbench':>34} {'imgapp':>12}  imgapp layout"
         )
+        meter = CpuMeter(pg)
         for n, clients in enumerate(levels):
             # Alternate the two so that the disk's good and bad moments hit both.
             bases, ours_list = [], []
             for r in range(args.rounds):
-                bases.append(pgbench_rate(pg, clients, args.seconds))
-                ours_list.append(
-                    imgapp_rate(url, clients, args.seconds, n * 100 + r, args.processes)
+                bases.append(
+                    meter.measure(lambda c=clients: pgbench_rate(pg, c, args.seconds), args.seconds)
                 )
-            ratios = [o / b for o, b in zip(ours_list, bases, strict=True)]
-            base, ours = statistics.median(bases), statistics.median(ours_list)
+                ours_list.append(
+                    meter.measure(
+                        lambda c=clients, r=r, n=n: imgapp_rate(
+                            url, c, args.seconds, n * 100 + r, args.processes
+                        ),
+                        args.seconds,
+                    )
+                )
+            ratios = [o[0] / b[0] for o, b in zip(ours_list, bases, strict=True)]
+            base, ours = (statistics.median(x[0] for x in runs) for runs in (bases, ours_list))
+            cpu = [
+                statistics.median(x[i] for x in runs) for runs in (bases, ours_list) for i in (1, 2)
+            ]
             processes, threads = layout(clients, args.processes)
             print(
                 f"{clients:>8} {base:>15.0f} {ours:>17.0f} {statistics.median(ratios):>6.2f}"
+                f" {cpu[0]:>26.2f}, {cpu[1]:.2f} {cpu[2]:>8.2f}, {cpu[3]:.2f}"
                 f"  {processes} process(es) x {threads} thread(s);"
                 f" ratios per round {', '.join(f'{x:.2f}' for x in ratios)}"
             )
