@@ -50,7 +50,7 @@ from reflex.state import StateUpdate
 from imgapp.core import db, events, metrics, routes
 from imgapp.core.settings import get_settings
 from imgapp.models import Task, TaskStatus
-from imgapp.models.base import as_utc, require_id, utcnow
+from imgapp.models.base import require_id, utcnow
 from imgapp.models.tasks import ACTIVE
 from imgapp.services import ledger, sessions, task_views
 from imgapp.state import tabs
@@ -74,7 +74,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def _version(when: datetime | str | None) -> int:
     """A task's `updated_at` as exact epoch microseconds (0 when missing)."""
-    return 0 if when is None else (as_utc(when) - _EPOCH) // timedelta(microseconds=1)
+    return (
+        0 if when is None else (task_views.stored_time(when) - _EPOCH) // timedelta(microseconds=1)
+    )
 
 
 def _already_shown(user_id: int, snapshot: dict[str, Any]) -> bool:

@@ -36,13 +36,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def as_utc(when: datetime | str) -> datetime:
-    """A stored time as an aware UTC datetime: naive UTC from SQLite, or ISO text off a bus."""
-    if isinstance(when, str):
-        when = datetime.fromisoformat(when)
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
-
-
 class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp that is always timezone-aware UTC in Python.
 

@@ -8,7 +8,7 @@ each reader shows them in its own language.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy import func
@@ -68,6 +68,13 @@ def changed_since(session: Session, *, user_ids: list[int], since: datetime) -> 
             select(Task).where(col(Task.user_id).in_(user_ids), col(Task.updated_at) > since)
         ).all()
     )
+
+
+def stored_time(when: datetime | str) -> datetime:
+    """A snapshot's time as an aware UTC datetime: naive UTC from SQLite, or ISO text off a bus."""
+    if isinstance(when, str):
+        when = datetime.fromisoformat(when)
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
 
 
 def encode_message(key: str, params: dict[str, object] | None = None) -> str:

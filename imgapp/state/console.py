@@ -19,7 +19,7 @@ from imgapp.core import db, formatting, i18n
 from imgapp.core.settings import get_settings
 from imgapp.flows import tasks as task_flow
 from imgapp.gateways import providers
-from imgapp.models.base import as_utc, utcnow
+from imgapp.models.base import utcnow
 from imgapp.models.tasks import ACTIVE
 from imgapp.services import generation, task_views
 from imgapp.services.errors import ImgappError, describe
@@ -42,7 +42,7 @@ def _elapsed(start: object, end: object) -> str:
 
 
 def _epoch_ms(when: datetime | str | None) -> int:
-    return 0 if when is None else int(as_utc(when).timestamp() * 1000)
+    return 0 if when is None else int(task_views.stored_time(when).timestamp() * 1000)
 
 
 def task_row(snapshot: dict[str, Any], zone: tzinfo | None = None) -> dict[str, Any]:
