@@ -118,7 +118,12 @@ class CpuMeter:
     def _now(self) -> tuple[float, float]:
         mine = resource.getrusage(resource.RUSAGE_CHILDREN)
         times = self.server.cpu_times()
-        live = sum(sum(c.cpu_times()[:2]) for c in self.server.children())
+        live = 0.0
+        for child in self.server.children():
+            try:
+                live += sum(child.cpu_times()[:2])
+            except psutil.NoSuchProcess:  # a backend that exited meanwhile: counted once reaped
+                continue
         return mine.ru_utime + mine.ru_stime, sum(times[:4]) + live
 
     def measure(self, run: Callable[[], float], seconds: float) -> tuple[float, float, float]:

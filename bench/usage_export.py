@@ -45,7 +45,7 @@ ZONE = "Asia/Shanghai"
 
 
 def seed(url: str, rows: int, days: int) -> tuple[int, datetime]:
-    """A user whose `rows` charges (and their usage rows) spread evenly over `days` until now."""
+    """A user whose `rows` charges (with what each paid for) spread evenly over `days` until now."""
     db.use_engine(db.make_engine(url))
     account = accounts.prepare_registration(email=EMAIL, password=PASSWORD)
     user, _ = db.call(accounts.register, account=account, ip="127.0.0.1", user_agent="bench")
@@ -57,23 +57,16 @@ def seed(url: str, rows: int, days: int) -> tuple[int, datetime]:
         conn.execute(
             text(
                 "INSERT INTO ledger_entries (user_id, amount, balance_after, kind, reference_type,"
-                " reference_id, idempotency_key, description, created_at)"
+                " reference_id, idempotency_key, description, created_at, task_id, model, size,"
+                " image_count)"
                 " SELECT :uid, -8, 900000000 - g * 8, 'charge', 'task', g::text,"
                 " 'bench-charge:' || g, 'a lighthouse at dusk, oil painting #' || g,"
-                " :start + make_interval(secs => g * :step)"
+                " :start + make_interval(secs => g * :step), NULL,"
+                " (ARRAY['gpt-image-1', 'dall-e-3'])[1 + g % 2],"
+                " (ARRAY['512x512', '1024x1024', '1024x1536'])[1 + g % 3], 1 + g % 4"
                 " FROM generate_series(1, :n) g"
             ),
             {"uid": user.id, "n": rows, "start": start, "step": step},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO usage_logs (user_id, ledger_entry_id, task_id, model, size,"
-                " image_count, credits, description, created_at)"
-                " SELECT user_id, id, NULL, (ARRAY['gpt-image-1', 'dall-e-3'])[1 + id % 2],"
-                " (ARRAY['512x512', '1024x1024', '1024x1536'])[1 + id % 3], 1 + id % 4, 8, '',"
-                " created_at FROM ledger_entries WHERE user_id = :uid AND kind = 'charge'"
-            ),
-            {"uid": user.id},
         )
         conn.execute(
             text(
@@ -141,7 +134,7 @@ def copy_baseline(dsn: str, user_id: int, low: datetime, high: datetime) -> tupl
     sql = (
         "COPY (SELECT e.created_at, e.id, e.kind, e.amount, e.balance_after, u.model, u.size,"
         " u.image_count, u.task_id, e.reference_type, e.reference_id, e.description"
-        " FROM ledger_entries e LEFT JOIN usage_logs u ON u.ledger_entry_id ="
+        " FROM ledger_entries e LEFT JOIN ledger_entries u ON u.id ="
         " CASE WHEN e.kind = 'charge' THEN e.id"
         " WHEN e.kind = 'refund' AND e.reference_type = 'ledger_entry'"
         " THEN CAST(e.reference_id AS BIGINT) END"

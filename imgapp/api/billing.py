@@ -20,7 +20,7 @@ from imgapp.api.internal import InternalKey
 from imgapp.api.responses import json_object, request_lang
 from imgapp.core import db, formatting
 from imgapp.flows import billing as billing_flow
-from imgapp.models import LedgerEntry, UsageLog
+from imgapp.models import LedgerEntry
 from imgapp.services import invites, ledger, usage
 from imgapp.services.errors import InsufficientCredits, NotFound, ValidationFailed, describe
 
@@ -58,9 +58,9 @@ class InsufficientOut(BaseModel):
 
 
 class UsageOut(BaseModel):
-    """One usage row."""
+    """What one charge paid for."""
 
-    id: int
+    id: int = Field(description="The charge's ledger entry id")
     task_id: int | None
     model: str
     size: str
@@ -181,15 +181,15 @@ async def deduct(request: Request) -> Response:
     )
 
 
-def usage_out(row: UsageLog) -> UsageOut:
-    """A usage row as the API shows it."""
+def usage_out(row: LedgerEntry) -> UsageOut:
+    """A charge as the API shows what it paid for."""
     return UsageOut(
         id=row.id or 0,
         task_id=row.task_id,
         model=row.model,
         size=row.size,
         image_count=row.image_count,
-        credits=row.credits,
+        credits=-row.amount,
         description=row.description,
         created_at=row.created_at.isoformat(),
     )

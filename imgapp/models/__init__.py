@@ -1,7 +1,7 @@
 """SQLModel tables; importing this package registers every table on the metadata."""
 
 from imgapp.models.audit import AuditLog
-from imgapp.models.billing import BillingAccount, LedgerEntry, LedgerKind, UsageLog
+from imgapp.models.billing import BillingAccount, LedgerEntry, LedgerKind
 from imgapp.models.credentials import ApiKey, RecoveryCode
 from imgapp.models.heartbeats import WorkerHeartbeat
 from imgapp.models.invites import InviteRelation, InviteStatus
@@ -23,7 +23,6 @@ __all__ = [
     "Task",
     "TaskImage",
     "TaskStatus",
-    "UsageLog",
     "User",
     "UserSession",
     "WorkerHeartbeat",

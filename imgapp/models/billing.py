@@ -1,8 +1,11 @@
-"""Money tables: `billing_accounts`, the immutable `ledger_entries`, and `usage_logs`.
+"""Money tables: `billing_accounts` and the immutable `ledger_entries`.
 
 All amounts are integer credits. A balance only moves together with a ledger
 entry, so for every account balance == sum(amounts) (see `services.ledger`).
 Database triggers (in the migration) refuse UPDATE and DELETE on entries.
+What a charge paid for (task, model, size, images) is part of its entry: the
+usage report reads the entries themselves (migration 0011 folded the former
+`usage_logs` table into them).
 """
 
 from __future__ import annotations
@@ -10,7 +13,16 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from imgapp.models.base import BigIntKey, UTCDateTime, utcnow
@@ -95,6 +107,13 @@ class LedgerEntry(SQLModel, table=True):
     idempotency_key: str = Field(max_length=IDEMPOTENCY_KEY_MAX_LENGTH, unique=True, nullable=False)
     description: str = Field(default="", max_length=255, nullable=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # What a charge paid for (blank on other kinds, and on a charge for no task).
+    task_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    model: str = Field(default="", sa_column=Column(String(64), nullable=False, server_default=""))
+    size: str = Field(default="", sa_column=Column(String(16), nullable=False, server_default=""))
+    image_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
 
     @property
     def reference(self) -> str:
@@ -102,35 +121,3 @@ class LedgerEntry(SQLModel, table=True):
         if not self.reference_id:
             return self.reference_type
         return f"{self.reference_type}:{self.reference_id}"
-
-
-class UsageLog(SQLModel, table=True):
-    """What a charge paid for: the usage report reads these."""
-
-    __tablename__ = "usage_logs"
-    __table_args__ = (
-        Index("ix_usage_logs_user_created", "user_id", "created_at"),
-        # One usage row per charge; the usage report finds a refund's charge through it.
-        Index("ix_usage_logs_ledger_entry_id", "ledger_entry_id", unique=True),
-        CheckConstraint("credits > 0", name="credits_positive"),
-        CheckConstraint("image_count >= 0", name="image_count_not_negative"),
-    )
-
-    id: int | None = Field(default=None, sa_column=Column(BigIntKey, primary_key=True))
-    # The user of the ledger entry below, copied for the usage report's index.
-    # No foreign key of its own: the entry's already proves the user exists, and
-    # a second check would cost every charge (migration 0005).
-    user_id: int = Field(sa_column=Column(Integer, nullable=False))
-    # One usage row per charge entry: both are written by the same statement.
-    ledger_entry_id: int = Field(
-        sa_column=Column(
-            BigIntKey, ForeignKey("ledger_entries.id", ondelete="RESTRICT"), nullable=False
-        )
-    )
-    task_id: int | None = Field(default=None, nullable=True)
-    model: str = Field(default="", max_length=64, nullable=False)
-    size: str = Field(default="", max_length=16, nullable=False)
-    image_count: int = Field(default=0, nullable=False)
-    credits: int = Field(sa_column=Column(BigInteger, nullable=False))
-    description: str = Field(default="", max_length=255, nullable=False)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

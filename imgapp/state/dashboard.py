@@ -12,6 +12,7 @@ from typing import Any
 import reflex as rx
 
 from imgapp.core import db, formatting, i18n, routes
+from imgapp.models.base import require_id
 from imgapp.services import ledger, task_views, usage
 from imgapp.state.app import AppState
 from imgapp.state.ledger_rows import entry_row, translate_kinds, usage_row
@@ -113,7 +114,7 @@ class DashboardState(AppState):
         found = await asyncio.to_thread(_read, self.user_id, window)
         self.balance = found.summary.balance
         self._usage = [
-            usage_row(u, zone=zone, refunded=found.summary.refunds.get(u.ledger_entry_id, 0))
+            usage_row(u, zone=zone, refunded=found.summary.refunds.get(require_id(u.id), 0))
             for u in found.summary.usage
         ]
         self._entries = [entry_row(e, zone=zone) for e in found.summary.entries]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import tzinfo
 
 from imgapp.core import formatting, i18n
-from imgapp.models import LedgerEntry, UsageLog
+from imgapp.models import LedgerEntry
 
 
 def entry_row(entry: LedgerEntry, *, zone: tzinfo | None = None) -> dict[str, str]:
@@ -25,19 +25,22 @@ def entry_row(entry: LedgerEntry, *, zone: tzinfo | None = None) -> dict[str, st
     }
 
 
-def usage_row(usage: UsageLog, *, zone: tzinfo | None = None, refunded: int = 0) -> dict[str, str]:
-    """A usage row for display; `refunded` is what has been given back of its charge."""
-    what = " · ".join(x for x in (usage.model, usage.size) if x)
+def usage_row(
+    charge: LedgerEntry, *, zone: tzinfo | None = None, refunded: int = 0
+) -> dict[str, str]:
+    """A charge as a usage row (what it paid for); `refunded` is what has been given back of it."""
+    what = " · ".join(x for x in (charge.model, charge.size) if x)
+    credits = -charge.amount
     return {
-        "id": str(usage.id),
-        "what": what or usage.description,
-        "images": str(usage.image_count) if usage.image_count else "",
-        "credits": formatting.count(usage.credits),
+        "id": str(charge.id),
+        "what": what or charge.description,
+        "images": str(charge.image_count) if charge.image_count else "",
+        "credits": formatting.count(credits),
         "refunded": formatting.count(refunded) if refunded else "",
-        "refunded_all": "1" if refunded >= usage.credits else "",
-        "task": str(usage.task_id or ""),
-        "description": usage.description,
-        "time": formatting.local_time(usage.created_at, zone=zone),
+        "refunded_all": "1" if refunded >= credits else "",
+        "task": str(charge.task_id or ""),
+        "description": charge.description,
+        "time": formatting.local_time(charge.created_at, zone=zone),
     }
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import select
 
 from imgapp.core import db
-from imgapp.models import AuditLog, LedgerEntry, LedgerKind, UsageLog
+from imgapp.models import AuditLog, LedgerEntry, LedgerKind
 from imgapp.models.base import utcnow
 from imgapp.services import ledger
 from imgapp.services.errors import (
@@ -50,8 +50,13 @@ def test_charge_moves_the_balance_and_records_entry_usage_and_audit():
         entry = session.get(LedgerEntry, movement.entry_id)
         assert entry is not None
         assert (entry.kind, entry.reference_type, entry.reference_id) == ("charge", "task", "7")
-        usage = session.exec(select(UsageLog).where(UsageLog.ledger_entry_id == entry.id)).one()
-        assert (usage.task_id, usage.credits, usage.image_count) == (7, 30, 2)
+        # What it paid for is on the entry itself: one row per charge, not two.
+        assert (entry.task_id, entry.model, entry.size, entry.image_count) == (
+            7,
+            "gpt-image-1",
+            "1024x1024",
+            2,
+        )
         audited = session.exec(select(AuditLog).where(AuditLog.action == "credits_charged")).one()
         assert audited.actor_user_id == user.id
         assert audited.details["entry_id"] == entry.id
@@ -59,16 +64,12 @@ def test_charge_moves_the_balance_and_records_entry_usage_and_audit():
 
 def test_insufficient_credits_is_typed_and_writes_nothing():
     user = funded_user(10)
-    entries, usages, audits = count_rows(LedgerEntry), count_rows(UsageLog), count_rows(AuditLog)
+    entries, audits = count_rows(LedgerEntry), count_rows(AuditLog)
     with pytest.raises(InsufficientCredits) as caught:
         db.call(ledger.charge, user_id=user.id, credits=11, key="too-much", usage=ledger.Usage())
     assert (caught.value.balance, caught.value.needed) == (10, 11)
     assert balance_of(user.id) == 10
-    assert (count_rows(LedgerEntry), count_rows(UsageLog), count_rows(AuditLog)) == (
-        entries,
-        usages,
-        audits,
-    )
+    assert (count_rows(LedgerEntry), count_rows(AuditLog)) == (entries, audits)
 
 
 def test_charging_exactly_the_balance_leaves_zero():

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
 import imgapp.models  # noqa: F401 - registers the tables
@@ -39,5 +41,67 @@ def test_upgrade_matches_models_then_downgrade_and_upgrade_again(databases):
         assert _tables(url) == set()
         migrations.upgrade(url)
         assert _diff(url) == []
+    finally:
+        databases.drop(url)
+
+
+def test_0011_moves_each_charge_s_usage_into_its_entry_and_keeps_entries_immutable(databases):
+    """Upgrading a database with usage rows: the facts land on their entries, the table goes."""
+    url = databases.blank("migrations_0011")
+    try:
+        migrations.upgrade(url, "0010")
+        engine = db.make_engine(url)
+        now = "2026-11-20 10:00:00"
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, email, password_hash, display_name, is_active,"
+                    " created_at, updated_at, password_changed_at)"
+                    " VALUES (1, 'a@example.com', 'x', '', true, :now, :now, :now)"
+                ),
+                {"now": now},
+            )
+            for entry_id, kind, amount, key in (
+                (1, "recharge", 100, "r1"),
+                (2, "charge", -16, "c1"),
+                (3, "charge", -8, "c2"),
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO ledger_entries (id, user_id, amount, balance_after, kind,"
+                        " reference_type, reference_id, idempotency_key, description, created_at)"
+                        " VALUES (:id, 1, :amount, 100, :kind, '', '', :key, '', :now)"
+                    ),
+                    {"id": entry_id, "amount": amount, "kind": kind, "key": key, "now": now},
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO usage_logs (user_id, ledger_entry_id, task_id, model, size,"
+                    " image_count, credits, description, created_at)"
+                    " VALUES (1, 2, 77, 'gpt-image-1', '1024x1024', 2, 16, '', :now)"
+                ),
+                {"now": now},
+            )
+        engine.dispose()
+        migrations.upgrade(url)
+        engine = db.make_engine(url)
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    text(
+                        "SELECT id, task_id, model, size, image_count FROM ledger_entries"
+                        " ORDER BY id"
+                    )
+                ).all()
+                assert [tuple(r) for r in rows] == [
+                    (1, None, "", "", 0),
+                    (2, 77, "gpt-image-1", "1024x1024", 2),
+                    (3, None, "", "", 0),
+                ]
+            assert "usage_logs" not in _tables(url)
+            with pytest.raises(DBAPIError, match="immutable"), engine.begin() as conn:
+                conn.execute(text("UPDATE ledger_entries SET model = 'x' WHERE id = 2"))
+        finally:
+            engine.dispose()
     finally:
         databases.drop(url)

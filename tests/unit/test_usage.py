@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from imgapp.core import db
-from imgapp.models import LedgerEntry, UsageLog
+from imgapp.models import LedgerEntry
 from imgapp.services import ledger, usage
 from imgapp.services.errors import ValidationFailed
 from tests.support.factories import create_user
@@ -305,20 +305,6 @@ def test_time_buckets_close_with_the_balance_and_carry_it_over_empty_ones():
     ]
     assert (quiet.entries, quiet.balance) == (0, 85)
     assert all(g.balance is None for g in by_kind)
-
-
-def test_a_charge_and_its_usage_row_carry_the_same_time():
-    """The report finds a charge's usage among the range's usage rows by this (query.py)."""
-    user, _ = create_user()
-    _credit(user.id, datetime(2026, 11, 1, tzinfo=UTC), 100, f"seed:{user.id}")
-    moved = _charge(user.id, datetime(2026, 11, 2, 3, 4, 5, 678901, tzinfo=UTC), 7, f"t:{user.id}")
-    with db.read() as session:
-        entry = session.get(LedgerEntry, moved.entry_id)
-        used = session.exec(
-            select(UsageLog).where(UsageLog.ledger_entry_id == moved.entry_id)
-        ).one()
-    assert entry is not None
-    assert used.created_at == entry.created_at
 
 
 # --- the named ranges the page offers --------------------------------------------------------

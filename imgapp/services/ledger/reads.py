@@ -11,7 +11,8 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, literal, select
 from sqlmodel import Session, col
 
-from imgapp.models.billing import BillingAccount, LedgerEntry, LedgerKind, UsageLog
+from imgapp.models.base import require_id
+from imgapp.models.billing import BillingAccount, LedgerEntry, LedgerKind
 from imgapp.services.errors import NotFound
 from imgapp.services.ledger.values import REFUND_REFERENCE
 
@@ -54,12 +55,15 @@ def statement(
     return list(session.execute(query).scalars().all())
 
 
-def recent_usage(session: Session, *, user_id: int, limit: int = 10) -> list[UsageLog]:
-    """The latest usage rows, newest first."""
+def recent_usage(session: Session, *, user_id: int, limit: int = 10) -> list[LedgerEntry]:
+    """The latest charges (each entry says what it paid for), newest first."""
     query = (
-        select(UsageLog)
-        .where(col(UsageLog.user_id) == user_id)
-        .order_by(col(UsageLog.id).desc())
+        select(LedgerEntry)
+        .where(
+            col(LedgerEntry.user_id) == user_id,
+            col(LedgerEntry.kind) == LedgerKind.CHARGE.value,
+        )
+        .order_by(col(LedgerEntry.id).desc())
         .limit(limit)
     )
     return list(session.execute(query).scalars().all())
@@ -89,19 +93,19 @@ class Summary:
     """An account at a glance: balance, latest usage and latest movements."""
 
     balance: int
-    usage: list[UsageLog]
+    usage: list[LedgerEntry]  # the latest charges
     entries: list[LedgerEntry]
-    refunds: dict[int, int]  # charge entry id of a `usage` row -> credits refunded
+    refunds: dict[int, int]  # id of a charge in `usage` -> credits refunded
 
 
 def summary(session: Session, *, user_id: int, limit: int = 10) -> Summary:
-    """The balance with the `limit` latest usage rows (and their refunds) and ledger entries."""
+    """The balance with the `limit` latest charges (and their refunds) and ledger entries."""
     used = recent_usage(session, user_id=user_id, limit=limit)
     return Summary(
         balance=balance(session, user_id=user_id),
         usage=used,
         entries=statement(session, user_id=user_id, limit=limit),
         refunds=refunded_charges(
-            session, user_id=user_id, entry_ids=[u.ledger_entry_id for u in used]
+            session, user_id=user_id, entry_ids=[require_id(u.id) for u in used]
         ),
     )

@@ -19,7 +19,7 @@ REFUND_REFERENCE = "ledger_entry"  # a refund refers to the charge entry it give
 
 @dataclass(frozen=True)
 class Usage:
-    """What a charge paid for (written to `usage_logs`)."""
+    """What a charge paid for (written on its ledger entry)."""
 
     task_id: int | None = None
     model: str = ""

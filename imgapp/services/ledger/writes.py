@@ -1,13 +1,14 @@
 """How one movement is written: the prepared SQL and the two ways of running it.
 
-A movement writes four things: the balance (a conditional `UPDATE ...
+A movement writes three things: the balance (a conditional `UPDATE ...
 RETURNING balance`), the immutable `ledger_entries` row that claims the
-idempotency key, a `usage_logs` row for a charge that paid for something, and
-an audit row. `write_stepwise` runs them as four statements (SQLite);
-`write_at_once` runs them as one (PostgreSQL, the ledger's hot path). Both
-answer (balance or None, entry id or None): no balance means the debit was not
-covered or there is no account, no entry id means the key was already taken.
-Deciding what such an answer means is `moves`' business, not this module's.
+idempotency key (a charge's entry also says what it paid for: task, model,
+size, images), and an audit row. `write_stepwise` runs them as three
+statements (SQLite); `write_at_once` runs them as one (PostgreSQL, the
+ledger's hot path). Both answer (balance or None, entry id or None): no
+balance means the debit was not covered or there is no account, no entry id
+means the key was already taken. Deciding what such an answer means is
+`moves`' business, not this module's.
 
 `PreparedCharge` is the one-statement write as a transaction of its own, for
 a caller that commits (`imgapp.flows.billing.charge`); this package never runs
@@ -20,12 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, text, update
+from sqlalchemy import bindparam, text, update
 from sqlmodel import Session
 
 from imgapp.core.db import DriverStatement, InsertUnlessExists
 from imgapp.models.base import utcnow
-from imgapp.models.billing import BillingAccount, LedgerEntry, LedgerKind, UsageLog
+from imgapp.models.billing import BillingAccount, LedgerEntry, LedgerKind
 from imgapp.services import audit
 from imgapp.services.audit import Action
 from imgapp.services.ledger.values import Movement, Reference, Usage
@@ -52,7 +53,6 @@ _INSERT_ENTRY = InsertUnlessExists(
     unique="idempotency_key",
     returning=["id"],
 )
-_INSERT_USAGE = insert(UsageLog.__table__)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -99,10 +99,11 @@ def shift_balance(session: Session, *, user_id: int, amount: int) -> int | None:
 
 
 def write_stepwise(session: Session, w: Write) -> tuple[int | None, int | None]:
-    """Debit/credit, then entry, usage and audit: (balance or None, entry id or None)."""
+    """Debit/credit, then entry and audit: (balance or None, entry id or None)."""
     new_balance = shift_balance(session, user_id=w.user_id, amount=w.amount)
     if new_balance is None:
         return None, None
+    usage = w.usage or Usage()
     row = _INSERT_ENTRY(
         session,
         {
@@ -115,26 +116,15 @@ def write_stepwise(session: Session, w: Write) -> tuple[int | None, int | None]:
             "idempotency_key": w.key,
             "description": w.description[:255],
             "created_at": w.now,
+            "task_id": usage.task_id,
+            "model": usage.model[:64],
+            "size": usage.size[:16],
+            "image_count": usage.image_count,
         },
     )
     if row is None:
         return new_balance, None
     entry_id = int(row.id)
-    if w.usage is not None:
-        session.execute(
-            _INSERT_USAGE,
-            {
-                "user_id": w.user_id,
-                "ledger_entry_id": entry_id,
-                "task_id": w.usage.task_id,
-                "model": w.usage.model[:64],
-                "size": w.usage.size[:16],
-                "image_count": w.usage.image_count,
-                "credits": -w.amount,
-                "description": w.description[:255],
-                "created_at": w.now,
-            },
-        )
     audit.record(
         session,
         action=ACTION_FOR_KIND[w.kind],
@@ -151,8 +141,8 @@ def write_stepwise(session: Session, w: Write) -> tuple[int | None, int | None]:
     return new_balance, entry_id
 
 
-# PostgreSQL does the same four writes as `write_stepwise` in one statement
-# (one round trip instead of four; the ledger's hot path). Each later step
+# PostgreSQL does the same three writes as `write_stepwise` in one statement
+# (one round trip instead of three; the ledger's hot path). Each later step
 # reads the row the step before returned, so a refused debit or a taken key
 # writes nothing further. Tests run both paths: SQLite takes the stepwise one.
 _WRITE_TEMPLATE = """
@@ -162,15 +152,12 @@ WITH moved AS (
     RETURNING balance
 ), entry AS (
     INSERT INTO ledger_entries (user_id, amount, balance_after, kind, reference_type,
-                                reference_id, idempotency_key, description, created_at)
-    SELECT :uid, :delta, moved.balance, :kind, :rtype, :rid, :key, :descr, :now FROM moved
+                                reference_id, idempotency_key, description, created_at,
+                                task_id, model, size, image_count)
+    SELECT :uid, :delta, moved.balance, :kind, :rtype, :rid, :key, :descr, :now,
+           CAST(:task_id AS integer), :model, :size, :image_count
+    FROM moved
 {on_conflict}    RETURNING id, balance_after
-), used AS (
-    INSERT INTO usage_logs (user_id, ledger_entry_id, task_id, model, size, image_count,
-                            credits, description, created_at)
-    SELECT :uid, entry.id, CAST(:task_id AS integer), :model, :size, :image_count,
-           -CAST(:delta AS bigint), :descr, :now
-    FROM entry WHERE CAST(:with_usage AS boolean)
 ), audited AS (
     INSERT INTO audit_logs (actor_user_id, action, target, ip, details, created_at)
     SELECT :uid, :action, :target, '',
@@ -205,7 +192,6 @@ def _at_once_params(w: Write) -> dict[str, Any]:
         "model": usage.model[:64],
         "size": usage.size[:16],
         "image_count": usage.image_count,
-        "with_usage": w.usage is not None,
         "action": ACTION_FOR_KIND[w.kind].value,
         "target": w.audit_target[:255],
         "actor": w.actor,
@@ -221,7 +207,7 @@ def _outcome(row: tuple[Any, ...] | None) -> tuple[int | None, int | None]:
 
 
 def write_at_once(session: Session, w: Write) -> tuple[int | None, int | None]:
-    """All four writes in one statement, in the session's transaction (PostgreSQL)."""
+    """All three writes in one statement, in the session's transaction (PostgreSQL)."""
     return _outcome(_WRITE_AT_ONCE.first(session, _at_once_params(w)))
 
 
@@ -229,7 +215,7 @@ class PreparedCharge:
     """A charge as one statement that is a transaction of its own (PostgreSQL).
 
     Run `statement` with `params` alone (autocommitted, `db.run_alone`): one
-    round trip, all four writes or none. `movement(row)` is the charge that
+    round trip, all three writes or none. `movement(row)` is the charge that
     row reports, or None when the statement wrote nothing (not covered, no
     account; pass None when it was refused because the key was taken). Any
     such outcome is for `charge` in a Session to answer.

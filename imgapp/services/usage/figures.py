@@ -15,7 +15,7 @@ from sqlalchemy import func, literal, select
 from sqlmodel import Session, col
 
 from imgapp.core.db import epoch_seconds
-from imgapp.models import LedgerEntry, LedgerKind, PaymentTransaction, Task, UsageLog
+from imgapp.models import LedgerEntry, LedgerKind, PaymentTransaction, Task
 from imgapp.services.usage.params import TIME_GROUPS, Range
 from imgapp.services.usage.query import images, in_range, report_rows, task_charge
 
@@ -264,17 +264,12 @@ def _add_payments_and_tasks(session: Session, user_id: int, window: Range, resul
         .where(*in_range(user_id, window), col(LedgerEntry.kind) == LedgerKind.RECHARGE.value)
     ).scalar_one()
     result.recharged_fen = int(paid)
-    # A charge's usage row carries its time (query.report_rows): the range's usage rows
-    # are the range's charges.
+    # The range's charges, each naming the task it paid for.
     by_status = session.execute(
         select(col(Task.status), func.count())
-        .select_from(UsageLog)
-        .join(Task, col(Task.id) == col(UsageLog.task_id))
-        .where(
-            col(UsageLog.user_id) == user_id,
-            col(UsageLog.created_at) >= window.low,
-            col(UsageLog.created_at) < window.high,
-        )
+        .select_from(LedgerEntry)
+        .join(Task, col(Task.id) == col(LedgerEntry.task_id))
+        .where(*in_range(user_id, window), col(LedgerEntry.kind) == LedgerKind.CHARGE.value)
         .group_by(col(Task.status))
     ).all()
     result.tasks_by_status = {str(status): int(count) for status, count in by_status}

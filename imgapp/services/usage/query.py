@@ -1,24 +1,22 @@
 """The rows every part of the report reads: a user's ledger entries in a range, with usage.
 
-`report_rows` is one derived table: each entry of the range, with the usage
-row of its charge (model, size, images, task; what the charge cost). A
-charge's usage row is written by the same statement as the charge, with the
-same time, so charges look for it among the user's usage rows of the same
-range: the database reads only the range's rows of both tables, whatever
-their history. A refund points at the charge it undoes (ledger reference
-`ledger_entry:<id>`) and finds that charge's usage row through its unique
-index, so a refund groups with its charge's model and size.
+`report_rows` is one derived table: each entry of the range, with what its
+charge paid for (model, size, images, task; what the charge cost). A charge's
+entry carries those itself. A refund points at the charge it undoes (ledger
+reference `ledger_entry:<id>`) and reads them from that charge's entry,
+found by its primary key, so a refund groups with its charge's model and size.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, case, cast, not_, select, union_all
+from sqlalchemy import BigInteger, and_, case, cast, literal, not_, select, union_all
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
-from imgapp.models import LedgerEntry, LedgerKind, UsageLog
+from imgapp.models import LedgerEntry, LedgerKind
 from imgapp.services import ledger
 from imgapp.services.usage.params import Range
 
@@ -38,12 +36,15 @@ _ENTRY = (
     col(LedgerEntry.reference_id),
     col(LedgerEntry.description),
 )
-_USAGE = (
-    col(UsageLog.model),
-    col(UsageLog.size),
-    col(UsageLog.image_count),
-    col(UsageLog.credits).label("charged"),
-    col(UsageLog.task_id),
+# The charge a row's usage comes from: the row itself for a charge, the charge
+# it gives back for a refund.
+_paid = aliased(LedgerEntry, name="paid")
+_PAID_USAGE = (
+    _paid.model,
+    _paid.size,
+    _paid.image_count,
+    (-_paid.amount).label("charged"),
+    _paid.task_id,
 )
 
 
@@ -60,29 +61,22 @@ def report_rows(user_id: int, window: Range) -> Any:
     """The range's entries with their charge's usage, as a derived table.
 
     Columns: id, created_at, kind, amount, balance_after, reference_type,
-    reference_id, description, and from the usage row (NULL where there is
-    none) model, size, image_count, charged, task_id.
+    reference_id, description, and what the charge paid for (blank on other
+    kinds; `charged` is NULL there) model, size, image_count, charged, task_id.
     """
-    own_usage = and_(
-        col(UsageLog.ledger_entry_id) == col(LedgerEntry.id),
-        col(LedgerEntry.kind) == LedgerKind.CHARGE.value,
-        col(UsageLog.user_id) == user_id,
-        col(UsageLog.created_at) >= window.low,
-        col(UsageLog.created_at) < window.high,
-    )
-    entries = (
-        select(*_ENTRY, *_USAGE)
-        .select_from(LedgerEntry)
-        .outerjoin(UsageLog, own_usage)
-        .where(*in_range(user_id, window), not_(_is_refund_of_entry))
-    )
+    is_charge = col(LedgerEntry.kind) == LedgerKind.CHARGE.value
+    entries = select(
+        *_ENTRY,
+        col(LedgerEntry.model),
+        col(LedgerEntry.size),
+        col(LedgerEntry.image_count),
+        case((is_charge, -col(LedgerEntry.amount)), else_=literal(None)).label("charged"),
+        col(LedgerEntry.task_id),
+    ).where(*in_range(user_id, window), not_(_is_refund_of_entry))
     refunds = (
-        select(*_ENTRY, *_USAGE)
+        select(*_ENTRY, *_PAID_USAGE)
         .select_from(LedgerEntry)
-        .outerjoin(
-            UsageLog,
-            col(UsageLog.ledger_entry_id) == cast(col(LedgerEntry.reference_id), BigInteger),
-        )
+        .outerjoin(_paid, _paid.id == cast(col(LedgerEntry.reference_id), BigInteger))
         .where(*in_range(user_id, window), _is_refund_of_entry)
     )
     return union_all(entries, refunds).subquery("report")
@@ -92,8 +86,9 @@ def page_rows(user_id: int, window: Range, *, order: list[Any], after: Any, limi
     """A few entries of the range (picked in `order`, after a keyset `after`), with usage.
 
     The page is picked from the ledger alone (its index gives the order), then
-    each picked entry finds its charge's usage row by entry id: a page costs
-    the same whatever the range holds. The same columns as `report_rows`.
+    each picked entry finds its charge by entry id (a charge finds itself): a
+    page costs the same whatever the range holds. The same columns as
+    `report_rows`.
     """
     picked = (
         select(*_ENTRY)
@@ -112,9 +107,9 @@ def page_rows(user_id: int, window: Range, *, order: list[Any], after: Any, limi
         else_=None,
     )
     return (
-        select(*p, *_USAGE)
+        select(*p, *_PAID_USAGE)
         .select_from(picked)
-        .outerjoin(UsageLog, col(UsageLog.ledger_entry_id) == charge_id)
+        .outerjoin(_paid, _paid.id == charge_id)
         .subquery("report")
     )
 
