@@ -4,8 +4,10 @@ All three run on the same durable PostgreSQL server in the same run, each on
 its own database, with the same number of no-op jobs, at 1 and 4 processor
 processes (each running up to `--concurrency` jobs at once). Time is measured
 from the moment the processors start (all jobs already queued) until the last
-job is done. Each system's commits per job are counted from the server's
-statistics (`pg_stat_database.xact_commit`, the bench's own polls left out).
+job is done. imgapp's jobs belong to 100 people, in fair-share turns, as
+their submits would have queued them. Each system's
+commits per job are counted from the server's statistics
+(`pg_stat_database.xact_commit`, the bench's own polls left out).
 Needs the bench extras: `pip install -r bench/requirements.txt`
 (`make bench` does it).
 
@@ -30,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SESSION_SECRET", "bench-session-secret-0123456789")
 os.environ.setdefault("TASK_POLL_SECONDS", "0.05")
+PEOPLE = 100  # owners of the imgapp jobs
 
 import psycopg  # noqa: E402
 from sqlalchemy import text  # noqa: E402
@@ -56,18 +59,22 @@ def _seed_imgapp(url: str, jobs: int) -> None:
             text(
                 "INSERT INTO users (id, email, password_hash, display_name, is_active,"
                 " created_at, updated_at, password_changed_at)"
-                " VALUES (1, 'bench@example.com', 'x', '', true, now(), now(), now())"
-            )
+                " SELECT g, 'bench' || g || '@example.com', 'x', '', true, now(), now(), now()"
+                " FROM generate_series(1, :people) g"
+            ),
+            {"people": PEOPLE},
         )
+        # Spread over PEOPLE people in fair-share turns, as their submits would have been.
         conn.execute(
             text(
                 "INSERT INTO ai_images_creator_tasks (user_id, prompt, negative_prompt, model,"
                 " size, n, quality, style, provider, status, progress, message, cost, refunded,"
-                " attempts, error, created_at, updated_at)"
-                " SELECT 1, 'job ' || g, '', 'bench', '512x512', 1, 'standard', '', 'local',"
-                " 'pending', 0, '', 4, 0, 0, '', now(), now() FROM generate_series(1, :n) g"
+                " attempts, error, queue_turn, created_at, updated_at)"
+                " SELECT 1 + g % :people, 'job ' || g, '', 'bench', '512x512', 1, 'standard', '',"
+                " 'local', 'pending', 0, '', 4, 0, 0, '', g / :people, now(), now()"
+                " FROM generate_series(1, :n) g"
             ),
-            {"n": jobs},
+            {"n": jobs, "people": PEOPLE},
         )
     engine.dispose()
 

@@ -13,13 +13,17 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
 from imgapp.api.deps import GenerateCaller, ReadCaller
 from imgapp.api.responses import json_object, request_lang
 from imgapp.core import db, i18n
+from imgapp.core.settings import get_settings
 from imgapp.flows import tasks as task_flow
 from imgapp.gateways import providers
-from imgapp.services import generation, task_views
+from imgapp.models.base import utcnow
+from imgapp.models.tasks import ACTIVE
+from imgapp.services import generation, queue_outlook, task_views
 
 router = APIRouter(prefix="/api/generate-image", tags=["generation"])
 
@@ -76,6 +80,17 @@ class TaskOut(BaseModel):
     finished_at: datetime | None
     cancelled_at: datetime | None
     images: list[ImageOut]
+    queue_position: int | None = Field(
+        default=None,
+        description="While waiting: its place in the queue, 1 = starts next (null otherwise).",
+    )
+    eta_seconds: int | None = Field(
+        default=None,
+        description=(
+            "While waiting or running: seconds until it should be done, from the measured"
+            " durations of recent tasks like it (null when none has been measured yet)."
+        ),
+    )
 
 
 class CancelIn(BaseModel):
@@ -139,11 +154,27 @@ async def submit(request: Request, user: GenerateCaller) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=202)
 
 
+def _with_standing(session: Session, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each active task's queue position and ETA added to its snapshot."""
+    if not any(s["status"] in ACTIVE for s in found):
+        return found
+    placed = queue_outlook.standings(
+        session, now=utcnow(), max_age_seconds=get_settings().ready_max_heartbeat_age_seconds
+    )
+    return [
+        {**s, "queue_position": p.position, "eta_seconds": p.eta_seconds}
+        if (p := placed.get(int(s["id"]))) is not None
+        else s
+        for s in found
+    ]
+
+
 def _snapshots(user_id: int, limit: int) -> list[dict[str, Any]]:
     with db.read() as session:
-        return task_views.snapshots(
+        found = task_views.snapshots(
             session, task_views.recent(session, user_id=user_id, limit=limit)
         )
+        return _with_standing(session, found)
 
 
 @router.get("", response_model=list[TaskOut])
@@ -156,7 +187,7 @@ def recent(request: Request, user: ReadCaller, limit: int = 30) -> list[TaskOut]
 def _one(user_id: int, task_id: int) -> dict[str, Any]:
     with db.read() as session:
         task = task_views.get(session, task_id=task_id, user_id=user_id)
-        return task_views.snapshots(session, [task])[0]
+        return _with_standing(session, task_views.snapshots(session, [task]))[0]
 
 
 @router.get("/{task_id}", response_model=TaskOut, responses={404: {}})

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_timedelta
 from babel.numbers import format_currency, format_decimal
 
 from imgapp.core import i18n
@@ -55,6 +55,11 @@ def count(amount: int, *, lang: str | None = i18n.DEFAULT_LANG) -> str:
 def signed(amount: int, *, lang: str | None = i18n.DEFAULT_LANG) -> str:
     """An amount with its sign: +50, -3."""
     return format_decimal(amount, format=_SIGNED, locale=i18n.locale(lang))
+
+
+def duration(seconds: int, *, lang: str | None = i18n.DEFAULT_LANG) -> str:
+    """A length of time in words: 42 -> '42秒钟' / '42 seconds', 130 -> '2分钟' / '2 minutes'."""
+    return format_timedelta(timedelta(seconds=seconds), threshold=1.5, locale=i18n.locale(lang))
 
 
 def _zone(zone: tzinfo | None) -> tzinfo:

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     task_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     task_lease_seconds: int = Field(default=30, ge=3, le=3600)
     task_max_attempts: int = Field(default=3, ge=1, le=20)
+    # Fair share (services/fair_share): waiting and running tasks per person (0: no cap).
+    task_max_queued_per_user: int = Field(default=20, ge=0, le=10_000)
+    task_max_running_per_user: int = Field(default=0, ge=0, le=1_000)
     live_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     task_progress_interval_seconds: float = Field(default=0.5, ge=0, le=10)
 

@@ -20,6 +20,7 @@ from typing import Any
 from sqlmodel import Session
 
 from imgapp.core import db, events
+from imgapp.core.settings import get_settings
 from imgapp.models import Task
 from imgapp.services import queue, task_views
 from imgapp.services.generation import Params
@@ -56,7 +57,12 @@ def submit(
 
     def run(session: Session) -> Outcome:
         submitted = queue.submit(
-            session, user_id=user_id, params=params, provider=provider, request_id=request_id
+            session,
+            user_id=user_id,
+            params=params,
+            provider=provider,
+            request_id=request_id,
+            max_queued=get_settings().task_max_queued_per_user,
         )
         [snapshot] = task_views.snapshots(session, [submitted.task])
         return Outcome(snapshot, submitted.balance, replayed=submitted.replayed)
@@ -134,6 +140,7 @@ def record(
     completions: list[queue.Completion],
     claim_next: int = 0,
     lease_seconds: int = 0,
+    running_cap: int = 0,
 ) -> tuple[list[bool], list[Task]]:
     """Record finished runs (and claim up to `claim_next` more) in one transaction.
 
@@ -149,6 +156,7 @@ def record(
             completions=completions,
             claim_next=claim_next,
             lease_seconds=lease_seconds,
+            running_cap=running_cap,
         )
         done = [c.task_id for c, ok in zip(completions, kept, strict=True) if ok]
         return kept, claimed, task_views.snapshots_by_id(session, done) if listening else []

@@ -16,6 +16,8 @@ Three sources feed the pushes:
     the database (the only source with the memory bus and several processes)
     and the sessions of open tabs that ended elsewhere (expiry included). A
     task version the bus already brought to every tab is not pushed again.
+    The same round sends each open console its active tasks' queue places and
+    times to go when they changed (`push_standings`, `state.standings`).
 An event too large for the transport arrives as a reference (`Event.partial`):
 the bridge reads the task (or the sessions) from the database instead.
 Each push is `app.modify_state(...)`: it reaches the browser without a reload.
@@ -53,7 +55,7 @@ from imgapp.models import Task, TaskStatus
 from imgapp.models.base import require_id, utcnow
 from imgapp.models.tasks import ACTIVE
 from imgapp.services import ledger, sessions, task_views
-from imgapp.state import tabs
+from imgapp.state import standings, tabs
 from imgapp.state.app import AppState, current_path
 from imgapp.state.console import RECENT_TASKS, ConsoleState
 from imgapp.state.invites import InvitesState
@@ -69,6 +71,8 @@ log = logging.getLogger(__name__)
 # tab failed is pushed to by the next poll regardless.
 _delivered: dict[int, tuple[int, frozenset[str]]] = {}
 _missed_users: set[int] = set()
+# The queue standings last pushed to each connected user's consoles.
+_standings_shown: dict[int, standings.Standings] = {}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -127,6 +131,19 @@ async def _each_tab(
 async def push(user_id: int, snapshot: dict[str, Any]) -> int:
     """Apply a task snapshot to each open page of the user; returns how many were reached."""
     return await _each_tab(user_id, ConsoleState, lambda page: page.apply_task(snapshot))
+
+
+async def push_standings(users: list[int]) -> None:
+    """Each open console's queue places and times to go, to the users whose changed."""
+    found = await asyncio.to_thread(standings.by_user, set(users))
+    for user_id in users:
+        now = found.get(user_id, {})
+        if _standings_shown.get(user_id) == now:
+            continue
+        _standings_shown[user_id] = now
+        await _each_tab(user_id, ConsoleState, lambda page, now=now: page.apply_standings(now))
+    for gone in set(_standings_shown) - set(users):
+        del _standings_shown[gone]
 
 
 async def push_payment(user_id: int, data: dict[str, Any]) -> int:
@@ -398,6 +415,7 @@ async def poll_once(since: datetime) -> datetime:
         reports = {u for u, task_id, status in moved if _first_report(task_id, status)}
         for user_id in reports:
             await refresh_usage(user_id)
+        await push_standings(users)
     except Exception:
         log.exception("live catch-up failed; retrying")
     return checked_at

@@ -20,6 +20,8 @@ class WorkerHeartbeat(SQLModel, table=True):
     kind: str = Field(max_length=16, nullable=False)  # "in_app" or "standalone"
     host: str = Field(default="", max_length=255, nullable=False)
     pid: int = Field(default=0, nullable=False)
+    # How many tasks it runs at once (queue ETAs add up the live ones).
+    slots: int = Field(default=0, nullable=False, sa_column_kwargs={"server_default": "0"})
     started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     last_seen_at: datetime = Field(
         default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True

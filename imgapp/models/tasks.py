@@ -55,9 +55,22 @@ class Task(SQLModel, table=True):
         CheckConstraint("cost > 0", name="cost_positive"),
         UniqueConstraint("user_id", "client_request_id", name="one_task_per_request"),
         Index("ix_tasks_user_created", "user_id", "created_at"),
-        # The processors' queue: only pending rows, oldest first.
+        # The processors' queue: only pending rows, in fair-share turn, then oldest first.
         Index(
-            "ix_tasks_pending", "id", postgresql_where=text(_PENDING), sqlite_where=text(_PENDING)
+            "ix_tasks_pending",
+            "queue_turn",
+            "id",
+            postgresql_where=text(_PENDING),
+            sqlite_where=text(_PENDING),
+        ),
+        # Each user's waiting tasks: their next turn and their cap. Pending only, so
+        # a claim (pending -> processing) adds no entry to it: the queue's hot path.
+        Index(
+            "ix_tasks_user_pending",
+            "user_id",
+            "queue_turn",
+            postgresql_where=text(_PENDING),
+            sqlite_where=text(_PENDING),
         ),
         # Lease recovery looks only at rows being processed.
         Index(
@@ -87,6 +100,13 @@ class Task(SQLModel, table=True):
     cost: int = Field(sa_column=Column(BigInteger, nullable=False))
     refunded: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     attempts: int = Field(default=0, nullable=False)
+    # Fair share: processors take pending tasks by (queue_turn, id). A user's
+    # next task is one turn after their last active one, and never before the
+    # queue's head, so everyone's first task waits behind at most one task of
+    # each other user (services.fair_share).
+    queue_turn: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
     lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     worker_id: str | None = Field(default=None, max_length=64, nullable=True)
     error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))

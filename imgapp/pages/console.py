@@ -153,6 +153,10 @@ def _task_card(row: rx.Var) -> rx.Component:
                 row.active,
                 rx.progress(value=row.progress, max=100, class_name="task-progress"),
             ),
+            rx.cond(
+                row.queue_text != "",
+                rx.text(row.queue_text, size="1", color_scheme="gray", class_name="task-queue"),
+            ),
             rx.cond(row.message != "", rx.text(row.message, size="1", class_name="task-message")),
             rx.cond(
                 row.image_urls.length() > 0,  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ ImgappError
  │    ├── TwoFactorAlreadyOn    setting up two-factor sign-in twice
  │    └── TwoFactorOff          turning off (or regenerating codes of) what is not on
  ├── InsufficientCredits       carries `balance` and `needed`
+ ├── QueueFull                 a submit over the per-user cap of waiting tasks (`limit`)
  ├── AuthError
  │    ├── InvalidCredentials
  │    ├── WrongPassword      the current password, asked again before a sensitive change
@@ -266,6 +267,17 @@ class InsufficientCredits(ImgappError):
         self.needed = needed
 
 
+class QueueFull(ImgappError):
+    """You have too many tasks waiting."""
+
+    code = "queue_full"
+
+    def __init__(self, *, limit: int) -> None:
+        """`limit` is how many waiting tasks one person may have."""
+        super().__init__(None, limit=limit)
+        self.limit = limit
+
+
 class TaskFinished(Conflict):
     """This task has already finished and can no longer be cancelled."""
 
@@ -309,6 +321,7 @@ STATUS: dict[type[ImgappError], int] = {
     RefundExceedsCharge: 409,
     TaskFinished: 409,
     InsufficientCredits: 402,
+    QueueFull: 429,
     PaymentGatewayFailed: 502,
     AuthError: 401,
     InvalidCredentials: 401,

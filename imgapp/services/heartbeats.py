@@ -16,7 +16,9 @@ IN_APP, STANDALONE = "in_app", "standalone"
 FORGOTTEN_AFTER = timedelta(days=1)
 
 
-def beat(session: Session, *, worker_id: str, kind: str, host: str = "", pid: int = 0) -> None:
+def beat(
+    session: Session, *, worker_id: str, kind: str, host: str = "", pid: int = 0, slots: int = 0
+) -> None:
     """Record that the processor `worker_id` is alive now (its row is made on the first beat).
 
     Only the processor itself writes its row, so update-then-insert cannot race.
@@ -26,7 +28,7 @@ def beat(session: Session, *, worker_id: str, kind: str, host: str = "", pid: in
     updated = session.execute(
         update(WorkerHeartbeat)
         .where(col(WorkerHeartbeat.worker_id) == worker_id)
-        .values(last_seen_at=now),
+        .values(last_seen_at=now, slots=slots),
         execution_options={"synchronize_session": False},
     )
     if updated.rowcount == 0:  # type: ignore[attr-defined]
@@ -39,6 +41,7 @@ def beat(session: Session, *, worker_id: str, kind: str, host: str = "", pid: in
                 kind=kind,
                 host=host[:255],
                 pid=pid,
+                slots=slots,
                 started_at=now,
                 last_seen_at=now,
             )

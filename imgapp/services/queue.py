@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 from imgapp.models import Task, TaskImage, TaskStatus
 from imgapp.models.base import require_id, utcnow
 from imgapp.models.tasks import ACTIVE
-from imgapp.services import ledger
+from imgapp.services import fair_share, ledger
 from imgapp.services.errors import NotFound, TaskFinished
 from imgapp.services.generation import Params, cost
 from imgapp.services.task_views import encode_message
@@ -78,8 +78,13 @@ def submit(
     params: Params,
     provider: str,
     request_id: str | None = None,
+    max_queued: int = 0,
 ) -> Submitted:
-    """Queue a task and charge for it in this transaction; the same request id returns it again."""
+    """Queue a task and charge for it in this transaction; the same request id returns it again.
+
+    Over `max_queued` waiting tasks of this user (0: no cap), `QueueFull` is
+    raised after the charge: the caller's rollback undoes both.
+    """
     if request_id and (earlier := _by_request(session, user_id, request_id)):
         return Submitted(earlier, ledger.balance(session, user_id=user_id), replayed=True)
     now = utcnow()
@@ -96,6 +101,7 @@ def submit(
         provider=provider,
         cost=cost(params),
         message="",
+        queue_turn=fair_share.next_turn(session, user_id=user_id),
         created_at=now,
         updated_at=now,
     )
@@ -120,24 +126,22 @@ def submit(
         reference=ledger.Reference("task", str(task_id)),
         description=params.prompt[:120],
     )
+    fair_share.check_queued(session, user_id=user_id, limit=max_queued)
     return Submitted(task, movement.balance_after, replayed=False)
 
 
-def claim(session: Session, *, worker_id: str, limit: int, lease_seconds: int) -> list[Task]:
-    """Take up to `limit` pending tasks, oldest first, leased to `worker_id`."""
+def claim(
+    session: Session, *, worker_id: str, limit: int, lease_seconds: int, running_cap: int = 0
+) -> list[Task]:
+    """Take up to `limit` pending tasks in fair-share order, leased to `worker_id`.
+
+    `running_cap` (0: none) skips people already running that many tasks.
+    """
     now = utcnow()
     # The pick runs once (MATERIALIZED) and drives the update by primary key.
     # As `id IN (subquery)` the planner may rescan the locking subquery for
     # every pending row (seen: four processors slowed to a sixth of one).
-    picked = (
-        select(Task.id)
-        .where(col(Task.status) == TaskStatus.PENDING.value)
-        .order_by(col(Task.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite is serialised by BEGIN IMMEDIATE
-        .cte("picked")
-        .prefix_with("MATERIALIZED")
-    )
+    picked = fair_share.claimable(limit, running_cap=running_cap)
     statement = (
         update(Task)
         .where(col(Task.id) == picked.c.id)  # locked while pending: still pending
@@ -152,7 +156,8 @@ def claim(session: Session, *, worker_id: str, limit: int, lease_seconds: int) -
         )
         .returning(Task)
     )
-    return list(session.scalars(statement, execution_options={"synchronize_session": False}))
+    claimed = session.scalars(statement, execution_options={"synchronize_session": False})
+    return sorted(claimed, key=lambda t: (t.queue_turn, require_id(t.id)))  # in turn, to start
 
 
 def heartbeat(
@@ -270,6 +275,7 @@ def complete_many(
     completions: list[Completion],
     claim_next: int = 0,
     lease_seconds: int = 0,
+    running_cap: int = 0,
 ) -> tuple[list[bool], list[Task]]:
     """`complete` for several tasks, then `claim` up to `claim_next` more, in one transaction.
 
@@ -279,7 +285,13 @@ def complete_many(
     """
     kept = _complete_all(session, worker_id, completions)
     claimed = (
-        claim(session, worker_id=worker_id, limit=claim_next, lease_seconds=lease_seconds)
+        claim(
+            session,
+            worker_id=worker_id,
+            limit=claim_next,
+            lease_seconds=lease_seconds,
+            running_cap=running_cap,
+        )
         if claim_next > 0
         else []
     )

@@ -23,6 +23,7 @@ from imgapp.models.base import utcnow
 from imgapp.models.tasks import ACTIVE
 from imgapp.services import generation, task_views
 from imgapp.services.errors import ImgappError, describe
+from imgapp.state import standings
 from imgapp.state.app import AppState
 
 RECENT_TASKS = 30
@@ -103,6 +104,7 @@ class TaskRow:
     active: bool
     updated_ms: int
     image_urls: list[str]
+    queue_text: str  # place in the queue and time to go, while active
 
 
 class ConsoleState(AppState):
@@ -119,6 +121,9 @@ class ConsoleState(AppState):
     submitting: bool = False
     request_id: str = ""
     _rows: list[dict[str, Any]] = []
+    # Active task id -> (queue position or None, seconds to go or None), pushed by
+    # the live bridge as the queue moves (live/standings.py).
+    _standings: dict[int, tuple[int | None, int | None]] = {}
 
     @rx.var
     def models(self) -> list[str]:
@@ -187,9 +192,32 @@ class ConsoleState(AppState):
                 active=row["active"],
                 updated_ms=row["updated_ms"],
                 image_urls=row["image_urls"],
+                queue_text=self._queue_text(row) if row["active"] else "",
             )
             for row in self._rows
         ]
+
+    def _queue_text(self, row: dict[str, Any]) -> str:
+        """'#3 in the queue · about 40 seconds to go', in this browser's language."""
+        position, seconds = self._standings.get(row["id"], (None, None))
+        if row["id"] not in self._standings:
+            return ""
+        parts = []
+        if row["status"] == "pending" and position is not None:
+            parts.append(i18n.text("console.queue_position", self.lang, position=position))
+        parts.append(
+            i18n.text("console.eta_unknown", self.lang)
+            if seconds is None
+            else i18n.text(
+                "console.eta", self.lang, duration=formatting.duration(seconds, lang=self.lang)
+            )
+        )
+        return " · ".join(parts)
+
+    def apply_standings(self, standings: dict[int, tuple[int | None, int | None]]) -> None:
+        """The user's active tasks' places and times to go (unchanged: nothing is sent)."""
+        if standings != self._standings:
+            self._standings = standings
 
     @rx.var
     def gallery(self) -> list[dict[str, str]]:
@@ -240,6 +268,8 @@ class ConsoleState(AppState):
 
         zone = self.zone()
         self._rows = [task_row(s, zone) for s in await asyncio.to_thread(read)]
+        if any(row["active"] for row in self._rows):
+            self._standings = await asyncio.to_thread(standings.of_user, self.user_id)
 
     @rx.event
     def set_field(self, name: str, value: str) -> None:

@@ -104,6 +104,7 @@ class Processor:
         self.concurrency = concurrency or settings.task_concurrency
         self.lease_seconds = settings.task_lease_seconds
         self.max_attempts = settings.task_max_attempts
+        self.running_cap = settings.task_max_running_per_user
         self.progress_interval = settings.task_progress_interval_seconds
         self.provider_factory = provider_factory
         self._jobs: dict[int, _Job] = {}
@@ -149,6 +150,7 @@ class Processor:
                 worker_id=self.worker_id,
                 limit=free,
                 lease_seconds=self.lease_seconds,
+                running_cap=self.running_cap,
             )
             self._start(claimed)
             self._queue_had_more = len(claimed) == free
@@ -166,6 +168,7 @@ class Processor:
             kind=self.kind,
             host=socket.gethostname(),
             pid=os.getpid(),
+            slots=self.concurrency,
         )
 
     def _start(self, claimed: list[Task]) -> None:
@@ -294,6 +297,7 @@ class Processor:
                     completions=[completion for completion, _ in batch],
                     claim_next=claim_next,
                     lease_seconds=self.lease_seconds,
+                    running_cap=self.running_cap,
                 )
             except Exception:  # noqa: BLE001 - one bad row must not sink the others: one by one
                 kept, claimed = [await self._record_alone(c) for c, _ in batch], []

@@ -9,7 +9,7 @@ import pytest
 
 from imgapp.core import db
 from imgapp.gateways.providers import LocalProvider
-from imgapp.services import ledger
+from imgapp.services import heartbeats, ledger
 from imgapp.worker.processor import Processor
 from tests.support import aio
 from tests.support.factories import PASSWORD, funded_user
@@ -158,3 +158,40 @@ def test_process_needs_the_task_secret(client):
         response = client.post("/api/tasks/process", headers=headers)
         assert response.status_code == 200
         assert set(response.json()) == {"claimed", "running", "worker_id"}
+
+
+def test_a_waiting_task_shows_its_place_and_eta_and_a_finished_one_neither(client, new_client):
+    _signed_in(client, credits=1000)
+    measured = _submit(client, size="512x512").json()["task_id"]
+    _run_queue()  # one completion of this kind: a duration to estimate from
+    db.call(heartbeats.beat, worker_id="api-test", kind="in_app", slots=1)
+    first = _submit(client, size="512x512").json()["task_id"]
+    second = _submit(client, size="512x512").json()["task_id"]
+    one = client.get(f"/api/generate-image/{second}").json()
+    assert one["queue_position"] == 2
+    assert one["eta_seconds"] is not None
+    assert one["eta_seconds"] >= 1
+    listed = {t["task_id"]: t for t in client.get("/api/generate-image").json()}
+    assert listed[first]["queue_position"] == 1
+    assert listed[measured]["queue_position"] is None
+    assert listed[measured]["eta_seconds"] is None
+    stranger = new_client()
+    _signed_in(stranger)
+    assert stranger.get(f"/api/generate-image/{second}").status_code == 404
+
+
+def test_over_the_waiting_cap_a_submit_is_429_says_why_and_charges_nothing(client, configure):
+    configure(TASK_MAX_QUEUED_PER_USER="2")
+    user = _signed_in(client)
+    assert _submit(client, size="512x512").status_code == 202
+    assert _submit(client, size="512x512").status_code == 202
+    refused = client.post(
+        "/api/generate-image",
+        json={"prompt": "a red kite", "size": "512x512"},
+        headers={"Accept-Language": "en"},
+    )
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "queue_full"
+    assert "2 tasks waiting" in refused.json()["error"]
+    assert db.call_read(ledger.balance, user_id=user.id) == 100 - 2 * 4
+    assert len(client.get("/api/generate-image").json()) == 2

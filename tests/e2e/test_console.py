@@ -76,3 +76,34 @@ def test_form_errors_show_in_place(app_server, browser_context):
     page.click("#generate")
     expect(page.locator("#form-error")).to_contain_text("点数不足")
     expect(page.locator("#task-list-empty")).to_be_visible()
+
+
+def test_a_waiting_task_shows_its_place_and_time_to_go_and_both_move_live(
+    app_server, browser_context
+):
+    """Two run at once (TASK_CONCURRENCY=2): the fourth waits second in line, then runs."""
+    email = unique_email("console-queue")
+    page = browser_context.new_page()
+    sign_up(page, app_server, email)
+    grant(app_server, email, 100)
+    page.goto(app_server.url + "/console")
+    page.fill("#prompt", "灯塔与海鸥, 版画")
+    page.click("#generate")  # one of this kind finishes: its time is what ETAs come from
+    first = page.locator(".task-card").first
+    expect(first).to_have_attribute("data-status", "completed", timeout=60_000)
+
+    for n in range(4):
+        page.click("#generate")
+        expect(page.locator(".task-card")).to_have_count(n + 2)
+    waiting = page.locator(".task-card").first  # the newest: behind two running, one waiting
+    waiting_id = waiting.get_attribute("data-task-id")
+    queue_text = _card(page, waiting_id).locator(".task-queue")
+    expect(queue_text).to_contain_text(re.compile(r"排队第 \d+ 位"), timeout=20_000)
+    expect(queue_text).to_contain_text(re.compile(r"预计还需约 \d+秒钟"))
+    running = page.locator(".task-card[data-status='processing'] .task-queue").first
+    expect(running).to_contain_text("预计还需约")
+    # When a slot frees up it runs: its place goes, its time to go stays.
+    expect(_card(page, waiting_id)).to_have_attribute("data-status", "processing", timeout=60_000)
+    expect(queue_text).not_to_contain_text("排队第")
+    expect(_card(page, waiting_id)).to_have_attribute("data-status", "completed", timeout=60_000)
+    expect(queue_text).to_have_count(0)
