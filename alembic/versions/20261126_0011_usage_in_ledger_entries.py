@@ -9,7 +9,9 @@ usage report reads the entries themselves.
 
 Upgrade copies each usage row's facts into its entry. The immutability
 triggers are lifted for that one statement and put back at once, within the
-migration's transaction. Downgrade rebuilds `usage_logs` from the charges.
+migration's transaction. Downgrade rebuilds `usage_logs` from the charges
+(every charge gets a usage row, also those that had none) and drops the
+columns in place.
 
 Revision ID: 0011
 Revises: 0010
@@ -139,10 +141,7 @@ def downgrade() -> None:
         " SELECT user_id, id, task_id, model, size, image_count, -amount, description, created_at"
         " FROM ledger_entries WHERE kind = 'charge'"
     )
-    _drop_immutability_triggers()  # SQLite rebuilds the table to drop columns
-    with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
-        batch_op.drop_column("image_count")
-        batch_op.drop_column("size")
-        batch_op.drop_column("model")
-        batch_op.drop_column("task_id")
-    _create_immutability_triggers()
+    # ALTER TABLE ... DROP COLUMN in place (SQLite 3.35+ too): a batch rebuild
+    # would drop and re-create the table, which the rows referring to it refuse.
+    for column in ("image_count", "size", "model", "task_id"):
+        op.execute(f"ALTER TABLE ledger_entries DROP COLUMN {column}")

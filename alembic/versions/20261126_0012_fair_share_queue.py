@@ -57,8 +57,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Revert this revision."""
-    with op.batch_alter_table("worker_heartbeats", schema=None) as batch_op:
-        batch_op.drop_column("slots")
+    # ALTER TABLE ... DROP COLUMN in place (SQLite 3.35+ too): a batch rebuild of the
+    # tasks table would delete it first, and its images with it (ON DELETE CASCADE).
+    op.execute("ALTER TABLE worker_heartbeats DROP COLUMN slots")
     op.drop_index("ix_tasks_user_pending", table_name="ai_images_creator_tasks")
     op.drop_index("ix_tasks_pending", table_name="ai_images_creator_tasks")
     op.create_index(
@@ -68,5 +69,4 @@ def downgrade() -> None:
         postgresql_where=sa.text(_PENDING),
         sqlite_where=sa.text(_PENDING),
     )
-    with op.batch_alter_table("ai_images_creator_tasks", schema=None) as batch_op:
-        batch_op.drop_column("queue_turn")
+    op.execute("ALTER TABLE ai_images_creator_tasks DROP COLUMN queue_turn")

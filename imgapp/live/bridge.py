@@ -134,14 +134,26 @@ async def push(user_id: int, snapshot: dict[str, Any]) -> int:
 
 
 async def push_standings(users: list[int]) -> None:
-    """Each open console's queue places and times to go, to the users whose changed."""
+    """Each open console's queue places and times to go, to the users whose changed.
+
+    A user whose push to a tab failed (this round, for anything) gets them again
+    next round.
+    """
     found = await asyncio.to_thread(standings.by_user, set(users))
     for user_id in users:
         now = found.get(user_id, {})
         if _standings_shown.get(user_id) == now:
             continue
-        _standings_shown[user_id] = now
-        await _each_tab(user_id, ConsoleState, lambda page, now=now: page.apply_standings(now))
+        await _each_tab(
+            user_id,
+            ConsoleState,
+            lambda page, now=now: page.apply_standings(now),
+            on_path=routes.CONSOLE,
+        )
+        if user_id in _missed_users:
+            _standings_shown.pop(user_id, None)
+        else:
+            _standings_shown[user_id] = now
     for gone in set(_standings_shown) - set(users):
         del _standings_shown[gone]
 

@@ -2,13 +2,14 @@
 
 Processors take pending tasks in (`queue_turn`, id) order. A new task's turn is
 one after its owner's last waiting or running task, and never before the
-round being served (the highest running turn, or the lowest waiting one if
-that is lower). So one person's fifty queued tasks hold turns 0 .. 49, and
-someone else's first task, submitted while turn 2 runs, takes turn 2: it
-waits behind at most one task of each other person, not behind all fifty.
+queue's head (the lowest waiting turn; with nothing waiting, the highest
+running one). So one person's fifty queued tasks hold turns 0 .. 49, and
+someone else's first task, submitted while turn 3 is the head, takes turn 3:
+it waits behind at most one task of each other person, not behind all fifty.
 People with one task each keep first-come, first-served order (same turn,
-then id). A task can be passed only by people with no task before its turn,
-once each, so nobody waits for ever.
+then id). No new task ever takes a turn below the head, and within a turn
+the older goes first, so the task at the head is never passed: nobody waits
+for ever.
 
 Caps (settings): `TASK_MAX_QUEUED_PER_USER` waiting tasks per person, checked
 on submit after the charge has locked the person's account row, so two racing
@@ -46,7 +47,8 @@ def next_turn(session: Session, *, user_id: int) -> int:
         ).scalar_one_or_none()
         for status in (_pending, _processing)  # each on its own partial index
     ]
-    floor = min((int(t) for t in (waiting, serving) if t is not None), default=0)
+    head = waiting if waiting is not None else serving
+    floor = int(head or 0)
     own_last = max((int(t) for t in own if t is not None), default=None)
     return floor if own_last is None else max(floor, own_last + 1)
 
@@ -66,8 +68,25 @@ def check_queued(session: Session, *, user_id: int, limit: int) -> None:
         raise QueueFull(limit=limit)
 
 
+# The advisory lock capped claims take on PostgreSQL (any constant unique to this use).
+_CAPPED_CLAIM_LOCK = 0x1A6A_0C1A
+
+
+def serialize_capped_claims(session: Session) -> None:
+    """Make capped claims take turns (PostgreSQL; SQLite has one writer anyway).
+
+    Held to the end of the transaction, so the next claim counts this one's
+    tasks as running. Each claim is one short statement: the wait is short.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(_CAPPED_CLAIM_LOCK)))
+
+
 def claimable(limit: int, *, running_cap: int) -> Any:
     """A CTE of the ids of up to `limit` pending tasks to claim now, fairly, locked.
+
+    With a running cap on PostgreSQL, run `serialize_capped_claims` first in the
+    same transaction: two processors counting at once could both see room.
 
     Without a running cap: the queue's first `limit` in turn order. With one:
     the first `limit` of people below the cap are locked, and of those, each

@@ -138,6 +138,8 @@ def claim(
     `running_cap` (0: none) skips people already running that many tasks.
     """
     now = utcnow()
+    if running_cap > 0:
+        fair_share.serialize_capped_claims(session)
     # The pick runs once (MATERIALIZED) and drives the update by primary key.
     # As `id IN (subquery)` the planner may rescan the locking subquery for
     # every pending row (seen: four processors slowed to a sixth of one).

@@ -12,8 +12,9 @@ The estimate plays the queue forward: the live processors' slots (their
 heartbeats' `slots`) free up as the running tasks' remaining times run out,
 and each waiting task, in order, takes the first free slot. A running task's
 remaining time is its median minus the time it has run; once past the median,
-it is read from its progress instead. Per-person running caps are not played
-out: a capped person's tasks may start later than shown.
+it is read from its progress instead (from 10 % on; before that, unknown).
+Per-person running caps are not played out: a capped person's tasks may
+start later than shown.
 
 Reads only.
 """
@@ -129,14 +130,22 @@ _ACTIVE_COLUMNS = (
 )
 
 
+# Below this progress a rate read from it swings too much to be shown.
+_MIN_PROGRESS_TO_EXTRAPOLATE = 10
+
+
 def _remaining(task: Any, took: float | None, now: datetime) -> float | None:
-    """Seconds a running task still needs: its median minus its time so far, or by progress."""
+    """Seconds a running task still needs: its median minus its time so far, or by progress.
+
+    Past its median, only a progress of 10 % or more is read (its rate so far);
+    below that the task is slower than usual and how much is unknown (None).
+    """
     ran = _seconds(task.started_at, now) or 0.0
     if took is not None and ran < took:
         return took - ran
-    if task.progress > 0:
+    if task.progress >= _MIN_PROGRESS_TO_EXTRAPOLATE:
         return ran * (100 - task.progress) / task.progress
-    return None if took is None else 0.0
+    return None
 
 
 def outlook(

@@ -154,10 +154,13 @@ class PendingSummary:
 
 
 def pending_summary(session: Session) -> PendingSummary:
-    """How many tasks wait, and since when the oldest does (both on the pending-only index)."""
+    """How many tasks wait, and since when the oldest does (one pass over the pending rows).
+
+    The pending-only index is in fair-share order, not age order: the oldest
+    is found among the waiting rows, which are few next to the table.
+    """
     pending = col(Task.status) == TaskStatus.PENDING.value
-    depth = session.exec(select(func.count()).select_from(Task).where(pending)).one()
-    oldest = session.exec(
-        select(Task.created_at).where(pending).order_by(col(Task.id)).limit(1)
-    ).first()
+    depth, oldest = session.exec(
+        select(func.count(), func.min(col(Task.created_at))).select_from(Task).where(pending)
+    ).one()
     return PendingSummary(int(depth), oldest)

@@ -122,7 +122,7 @@ class ConsoleState(AppState):
     request_id: str = ""
     _rows: list[dict[str, Any]] = []
     # Active task id -> (queue position or None, seconds to go or None), pushed by
-    # the live bridge as the queue moves (live/standings.py).
+    # the live bridge as the queue moves (state/standings.py, live/bridge.py).
     _standings: dict[int, tuple[int | None, int | None]] = {}
 
     @rx.var

@@ -48,9 +48,9 @@ def test_a_newcomer_takes_the_queue_s_head_turn_not_the_back_of_a_long_line(conf
     assert _turns(bulk) == list(range(50))
     _claim(3)  # turns 0, 1, 2 run
     single = _submit(one.id)
-    assert _turns([single]) == [2]  # the round being served: next in line
+    assert _turns([single]) == [3]  # the head's turn: behind one task of the other person
     picked = [t.id for t in _claim(2)]
-    assert picked == [single, bulk[3]]
+    assert picked == [bulk[3], single]
     # People with one task each keep first come, first served.
     a, b = funded_user(100), funded_user(100)
     first, second = _submit(a.id), _submit(b.id)
@@ -64,7 +64,20 @@ def test_the_next_turn_follows_the_user_s_own_running_tasks_when_nothing_waits()
     _claim(3)  # all running, none waiting
     later = _submit(user.id)
     newcomer = _submit(other.id)
-    assert _turns([later, newcomer]) == [3, 2]  # the newcomer goes first
+    assert _turns([later, newcomer]) == [3, 3]  # behind one task of the other person
+    assert [t.id for t in _claim(2)] == [later, newcomer]
+
+
+def test_the_task_at_the_head_is_never_passed_by_newcomers():
+    """One slot; light users keep arriving while a heavy user's second task waits."""
+    heavy = funded_user(1000)
+    _submit(heavy.id)
+    second = _submit(heavy.id)
+    _claim(1)  # the first runs; the second waits at the head
+    for _ in range(3):
+        newcomer = funded_user(100)
+        _submit(newcomer.id)
+    assert [t.id for t in _claim(1, worker="w2")] == [second]
 
 
 def test_the_running_cap_skips_people_at_it_within_one_claim():
@@ -153,3 +166,23 @@ def test_one_person_s_fifty_tasks_do_not_hold_back_another_s_one(configure):
         assert finished.index(single) < 6, finished[:10]
 
     aio.run(scenario())
+
+
+def test_processors_claiming_at_once_never_pass_the_running_cap():
+    """A second claim while the first is uncommitted waits for it, then counts its tasks."""
+    user = funded_user(1000)
+    for _ in range(6):
+        _submit(user.id)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with db.transaction() as first:
+            mine = queue.claim(first, worker_id="w1", limit=2, lease_seconds=30, running_cap=2)
+            assert len(mine) == 2
+            second = pool.submit(_claim, 2, 2, "w2")
+            time.sleep(0.5)
+            assert not second.done()  # waiting for the first claim to commit
+        assert second.result(timeout=30) == []  # the user already runs two
+    with db.read() as session:
+        running = session.exec(
+            select(func.count()).select_from(Task).where(Task.status == "processing")
+        ).one()
+    assert running == 2

@@ -45,7 +45,9 @@ def test_upgrade_matches_models_then_downgrade_and_upgrade_again(databases):
         databases.drop(url)
 
 
-def test_0011_moves_each_charge_s_usage_into_its_entry_and_keeps_entries_immutable(databases):
+def test_0011_0012_move_usage_into_entries_keep_them_immutable_and_go_back_losing_nothing(
+    databases,
+):
     """Upgrading a database with usage rows: the facts land on their entries, the table goes."""
     url = databases.blank("migrations_0011")
     try:
@@ -101,6 +103,44 @@ def test_0011_moves_each_charge_s_usage_into_its_entry_and_keeps_entries_immutab
             assert "usage_logs" not in _tables(url)
             with pytest.raises(DBAPIError, match="immutable"), engine.begin() as conn:
                 conn.execute(text("UPDATE ledger_entries SET model = 'x' WHERE id = 2"))
+            with engine.begin() as conn:  # a task with an image, for the way down
+                conn.execute(
+                    text(
+                        "INSERT INTO ai_images_creator_tasks (id, user_id, prompt,"
+                        " negative_prompt, model, size, n, quality, style, provider, status,"
+                        " progress, message, cost, refunded, attempts, error, queue_turn,"
+                        " created_at, updated_at) VALUES (77, 1, 'p', '', 'gpt-image-1',"
+                        " '1024x1024', 2, 'standard', '', 'local', 'completed', 100, '', 16, 0,"
+                        " 1, '', 0, :now, :now)"
+                    ),
+                    {"now": now},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO task_images (task_id, user_id, position, path, mime_type,"
+                        " width, height, size_bytes, provider, created_at) VALUES (77, 1, 0,"
+                        " 'a.png', 'image/png', 1, 1, 1, 'local', :now)"
+                    ),
+                    {"now": now},
+                )
+        finally:
+            engine.dispose()
+        # Down again with the data in place: nothing is lost on the way.
+        migrations.downgrade(url, "0010")
+        engine = db.make_engine(url)
+        try:
+            with engine.connect() as conn:
+                usage = conn.execute(
+                    text("SELECT ledger_entry_id, task_id, model, credits FROM usage_logs")
+                ).all()
+                assert sorted(tuple(r) for r in usage) == [
+                    (2, 77, "gpt-image-1", 16),
+                    (3, None, "", 8),
+                ]
+                assert conn.execute(text("SELECT count(*) FROM task_images")).scalar() == 1
+                assert conn.execute(text("SELECT count(*) FROM ledger_entries")).scalar() == 3
+            with pytest.raises(DBAPIError, match="immutable"), engine.begin() as conn:
+                conn.execute(text("DELETE FROM ledger_entries WHERE id = 3"))
         finally:
             engine.dispose()
     finally:

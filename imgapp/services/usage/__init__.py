@@ -14,7 +14,7 @@ always reconciles with the ledger:
 - `tasks`: tasks charged in the range; totals also count them by status now.
 
 Refunds point at the charge they undo (ledger reference `ledger_entry:<id>`), whose
-usage row says the model, size and image count; so a refund groups with its
+entry says the model, size and image count; so a refund groups with its
 charge's model and size.
 
 The package: `params` (zone, range and its named presets, grouping, sort),
