@@ -11,6 +11,7 @@ for concurrency in 4 10; do
   python bench/live_latency.py --concurrency "$concurrency"
 done
 python bench/live_latency.py --concurrency 10 --render-processes 0  # drawing in the server's threads
+python bench/live_latency.py --concurrency 10 --clients 10  # the same renders, a fifth of the browsers
 python bench/usage_export.py
 python bench/load.py
 python bench/startup.py

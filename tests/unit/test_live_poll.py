@@ -15,6 +15,10 @@ from tests.support.factories import funded_user
 pytestmark = pytest.mark.usefixtures("engine")
 
 
+async def _no_standings(_users: list[int]) -> None:
+    """Queue standings are not what these tests watch (no Reflex app runs here)."""
+
+
 def test_the_poll_pushes_only_what_the_bus_did_not_bring_to_every_tab(monkeypatch):
     from imgapp.live import bridge  # noqa: PLC0415 - imports the Reflex states
 
@@ -34,6 +38,7 @@ def test_the_poll_pushes_only_what_the_bus_did_not_bring_to_every_tab(monkeypatc
 
     monkeypatch.setattr(bridge, "push", push)
     monkeypatch.setattr(bridge, "refresh_usage", nothing)
+    monkeypatch.setattr(bridge, "push_standings", _no_standings)
     monkeypatch.setattr(bridge.tabs, "users", lambda: [user.id])
     monkeypatch.setattr(bridge.tabs, "connected", lambda _user_id: list(open_tabs))
     monkeypatch.setattr(bridge.tabs, "sessions_in_use", list)
@@ -78,6 +83,7 @@ def test_the_poll_still_corrects_the_balance_when_it_skips_a_delivered_version(m
     monkeypatch.setattr(bridge, "push", push)
     monkeypatch.setattr(bridge, "push_balance", push_balance)
     monkeypatch.setattr(bridge, "refresh_usage", nothing)
+    monkeypatch.setattr(bridge, "push_standings", _no_standings)
     monkeypatch.setattr(bridge.tabs, "users", lambda: [user.id])
     monkeypatch.setattr(bridge.tabs, "connected", lambda _user_id: ["tab-1"])
     monkeypatch.setattr(bridge.tabs, "sessions_in_use", list)
