@@ -299,6 +299,8 @@ async def _apply(event: events.Event) -> int:
     """Push one event to the open pages it concerns; how many pushes reached a tab."""
     reached = 0
     if event.topic == "task":
+        if event.data.get("status") == TaskStatus.COMPLETED.value:
+            standings.forget_durations()  # a new duration to estimate from
         reached += await push(event.user_id, event.data)
         if _moves_report(event.data):
             reached += await refresh_usage(event.user_id)

@@ -3,7 +3,8 @@
 `services.queue_outlook` works out every active task's place and ETA; this
 module reads it for the pages: the measured durations are kept for
 `DURATIONS_TTL_SECONDS` (one read of recent completions per process, not one
-per page), and seconds are rounded (`rounded`) so that a countdown changes
+per page) or until the live bridge hears of a completed task
+(`forget_durations`), and seconds are rounded (`rounded`) so that a countdown changes
 what a page shows, and so is pushed, every few seconds rather than every one.
 """
 
@@ -69,7 +70,7 @@ def of_user(user_id: int) -> Standings:
 
 
 def forget_durations() -> None:
-    """Drop the cached durations (tests)."""
+    """Drop the cached durations: a task completed (or a test starts afresh)."""
     global _durations  # noqa: PLW0603
     with _lock:
         _durations = None

@@ -122,3 +122,23 @@ def test_the_console_s_standings_are_the_user_s_own_and_rounded():
     assert standings.of_user(other.id) == {theirs: (2, 90)}  # 84 s, up to the next 30
     assert standings.rounded(61) == 90
     assert standings.rounded(601) == 660
+
+
+def test_a_completion_heard_by_the_live_bridge_refreshes_the_cached_durations(monkeypatch):
+    from imgapp.core import events  # noqa: PLC0415
+    from imgapp.live import bridge  # noqa: PLC0415 - imports the Reflex states
+    from tests.support import aio  # noqa: PLC0415
+
+    async def nowhere(_user_id: int, _data: object) -> int:
+        return 0
+
+    monkeypatch.setattr(bridge, "push", nowhere)
+    user = funded_user(1000)
+    _processors(slots=1)
+    waiting = _submit(user.id)
+    standings.forget_durations()
+    assert standings.of_user(user.id) == {waiting: (1, None)}  # nothing measured: cached so
+    _finished(user.id, 12)
+    assert standings.of_user(user.id) == {waiting: (1, None)}  # still the cached medians
+    aio.run(bridge._apply(events.Event("task", user.id, {"id": 1, "status": "completed"})))
+    assert standings.of_user(user.id) == {waiting: (1, 15)}
