@@ -1,8 +1,8 @@
-"""Usage report benchmark: one user with 1,000,000 usage rows on a durable PostgreSQL server.
+"""Usage report benchmark: one user with 1,000,000 charges on a durable PostgreSQL server.
 
     python bench/usage_export.py [--rows 1000000] [--days 366] [--runs 100]
 
-Seeds a year of charges (a usage row each; every 25th refunded a minute
+Seeds a year of charges (each with its model and size; every 25th refunded a minute
 later), serves the API in its own process (uvicorn, as in production) and:
 
   - times the 30-day report (`GET /api/usage/report?group_by=day`: totals,
@@ -221,7 +221,7 @@ def main() -> None:
         began = time.perf_counter()
         user_id, _ = seed(url, args.rows, args.days)
         print(
-            f"PostgreSQL {pg.port}, durable; {args.rows:,} usage rows over {args.days} days"
+            f"PostgreSQL {pg.port}, durable; {args.rows:,} charges over {args.days} days"
             f" for one user (seeded in {time.perf_counter() - began:.0f} s); 2 CPUs"
         )
         proc, base = serve(url, pg.root / "data-dir")
