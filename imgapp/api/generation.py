@@ -18,12 +18,11 @@ from sqlmodel import Session
 from imgapp.api.deps import GenerateCaller, ReadCaller
 from imgapp.api.responses import json_object, request_lang
 from imgapp.core import db, i18n
-from imgapp.core.settings import get_settings
 from imgapp.flows import tasks as task_flow
 from imgapp.gateways import providers
-from imgapp.models.base import utcnow
 from imgapp.models.tasks import ACTIVE
-from imgapp.services import generation, queue_outlook, task_views
+from imgapp.services import generation, task_views
+from imgapp.state import standings
 
 router = APIRouter(prefix="/api/generate-image", tags=["generation"])
 
@@ -158,9 +157,7 @@ def _with_standing(session: Session, found: list[dict[str, Any]]) -> list[dict[s
     """Each active task's queue position and ETA added to its snapshot."""
     if not any(s["status"] in ACTIVE for s in found):
         return found
-    placed = queue_outlook.standings(
-        session, now=utcnow(), max_age_seconds=get_settings().ready_max_heartbeat_age_seconds
-    )
+    placed = standings.outlook(session)
     return [
         {**s, "queue_position": p.position, "eta_seconds": p.eta_seconds}
         if (p := placed.get(int(s["id"]))) is not None

@@ -35,19 +35,19 @@ _processing = col(Task.status) == TaskStatus.PROCESSING.value
 
 def next_turn(session: Session, *, user_id: int) -> int:
     """The turn a new task of this user takes (see the module's rule)."""
-    waiting = session.execute(
+    head = session.execute(
         select(col(Task.queue_turn)).where(_pending).order_by(col(Task.queue_turn)).limit(1)
     ).scalar_one_or_none()
-    serving = session.execute(
-        select(func.max(col(Task.queue_turn))).where(_processing)
-    ).scalar_one_or_none()
+    if head is None:  # nothing waits: the round being served
+        head = session.execute(
+            select(func.max(col(Task.queue_turn))).where(_processing)
+        ).scalar_one_or_none()
     own = [
         session.execute(
             select(func.max(col(Task.queue_turn))).where(col(Task.user_id) == user_id, status)
         ).scalar_one_or_none()
         for status in (_pending, _processing)  # each on its own partial index
     ]
-    head = waiting if waiting is not None else serving
     floor = int(head or 0)
     own_last = max((int(t) for t in own if t is not None), default=None)
     return floor if own_last is None else max(floor, own_last + 1)

@@ -199,9 +199,9 @@ class ConsoleState(AppState):
 
     def _queue_text(self, row: dict[str, Any]) -> str:
         """'#3 in the queue · about 40 seconds to go', in this browser's language."""
-        position, seconds = self._standings.get(row["id"], (None, None))
         if row["id"] not in self._standings:
             return ""
+        position, seconds = self._standings[row["id"]]
         parts = []
         if row["status"] == "pending" and position is not None:
             parts.append(i18n.text("console.queue_position", self.lang, position=position))

@@ -3,7 +3,7 @@
 `services.queue_outlook` works out every active task's place and ETA; this
 module reads it for the pages: the measured durations are kept for
 `DURATIONS_TTL_SECONDS` (one read of recent completions per process, not one
-per page) or until the live bridge hears of a completed task
+per page or API request) or until the live bridge hears of a completed task
 (`forget_durations`), and seconds are rounded (`rounded`) so that a countdown changes
 what a page shows, and so is pushed, every few seconds rather than every one.
 """
@@ -13,6 +13,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
+
+from sqlmodel import Session
 
 from imgapp.core import db
 from imgapp.core.settings import get_settings
@@ -35,21 +37,26 @@ def rounded(seconds: int | None) -> int | None:
     return -(-seconds // step) * step
 
 
-def _read_all() -> dict[int, queue_outlook.Standing]:
+def outlook(session: Session) -> dict[int, queue_outlook.Standing]:
+    """Every active task's standing, with the process's cached durations (pages and API)."""
     global _durations  # noqa: PLW0603 - the process's one cache
-    with db.read() as session:
+    with _lock:
+        cached = _durations
+    if cached is None or time.monotonic() - cached[0] > DURATIONS_TTL_SECONDS:
+        cached = (time.monotonic(), queue_outlook.measured(session))
         with _lock:
-            cached = _durations
-        if cached is None or time.monotonic() - cached[0] > DURATIONS_TTL_SECONDS:
-            cached = (time.monotonic(), queue_outlook.measured(session))
-            with _lock:
-                _durations = cached
-        return queue_outlook.standings(
-            session,
-            now=utcnow(),
-            max_age_seconds=get_settings().ready_max_heartbeat_age_seconds,
-            durations=cached[1],
-        )
+            _durations = cached
+    return queue_outlook.standings(
+        session,
+        now=utcnow(),
+        max_age_seconds=get_settings().ready_max_heartbeat_age_seconds,
+        durations=cached[1],
+    )
+
+
+def _read_all() -> dict[int, queue_outlook.Standing]:
+    with db.read() as session:
+        return outlook(session)
 
 
 def by_user(user_ids: set[int]) -> dict[int, Standings]:

@@ -10,6 +10,7 @@ import pytest
 from imgapp.core import db
 from imgapp.gateways.providers import LocalProvider
 from imgapp.services import heartbeats, ledger
+from imgapp.state import standings
 from imgapp.worker.processor import Processor
 from tests.support import aio
 from tests.support.factories import PASSWORD, funded_user
@@ -164,6 +165,7 @@ def test_a_waiting_task_shows_its_place_and_eta_and_a_finished_one_neither(clien
     _signed_in(client, credits=1000)
     measured = _submit(client, size="512x512").json()["task_id"]
     _run_queue()  # one completion of this kind: a duration to estimate from
+    standings.forget_durations()  # as the app's live bridge does on hearing it
     db.call(heartbeats.beat, worker_id="api-test", kind="in_app", slots=1)
     first = _submit(client, size="512x512").json()["task_id"]
     second = _submit(client, size="512x512").json()["task_id"]
