@@ -28,6 +28,7 @@ from imgapp.api import (
     security,
     sessions,
     task_processing,
+    uploads,
     usage,
 )
 from imgapp.api.hardening import BodyLimit, SecurityHeaders
@@ -103,6 +104,7 @@ def create_api() -> FastAPI:
     api.include_router(billing.router)
     api.include_router(generation.router)
     api.include_router(images.router)
+    api.include_router(uploads.router)
     api.include_router(task_processing.router)
     api.include_router(payments.router)
     api.include_router(usage.router)

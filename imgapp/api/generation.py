@@ -9,19 +9,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
+from starlette.datastructures import UploadFile as StarletteUploadFile
+from starlette.formparsers import MultiPartException
 
 from imgapp.api.deps import GenerateCaller, ReadCaller
 from imgapp.api.responses import json_object, request_lang
-from imgapp.core import db, i18n
+from imgapp.core import db, i18n, routes
 from imgapp.flows import tasks as task_flow
 from imgapp.gateways import providers
 from imgapp.models.tasks import ACTIVE
 from imgapp.services import generation, task_views
+from imgapp.services.errors import ValidationFailed
 from imgapp.state import standings
 
 router = APIRouter(prefix="/api/generate-image", tags=["generation"])
@@ -79,6 +82,10 @@ class TaskOut(BaseModel):
     finished_at: datetime | None
     cancelled_at: datetime | None
     images: list[ImageOut]
+    source_image_url: str | None = Field(
+        default=None, description="An edit: the uploaded picture it started from (owner only)."
+    )
+    mask_url: str | None = Field(default=None, description="An edit's mask, if it had one.")
     queue_position: int | None = Field(
         default=None,
         description="While waiting: its place in the queue, 1 = starts next (null otherwise).",
@@ -109,10 +116,13 @@ def task_out(snapshot: dict[str, Any], lang: str) -> TaskOut:
     """A task snapshot as the API shows it, its message in the caller's language."""
     key = snapshot["message_key"]
     message = i18n.text(key, lang, **snapshot["message_params"]) if key else ""
+    source, mask = snapshot.get("source_upload_id"), snapshot.get("mask_upload_id")
     return TaskOut(
         task_id=snapshot["id"],
         message=message,
         images=[ImageOut(id=i, url=f"/api/images/{i}") for i in snapshot["image_ids"]],
+        source_image_url=routes.upload_url(source) if source else None,
+        mask_url=routes.upload_url(mask) if mask else None,
         **{k: snapshot[k] for k in TaskOut.model_fields if k in snapshot and k != "images"},
     )
 
@@ -164,6 +174,114 @@ def _with_standing(session: Session, found: list[dict[str, Any]]) -> list[dict[s
         else s
         for s in found
     ]
+
+
+_EDIT_FIELDS = ("prompt", "negative_prompt", "model", "size", "n", "quality", "style")
+
+
+async def _edit_form(request: Request) -> tuple[dict[str, Any], bytes, bytes | None]:
+    """The multipart form of an edit: its text fields, the picture, the optional mask."""
+    kind = request.headers.get("content-type", "")
+    if not kind.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        raise ValidationFailed(
+            "edit_not_multipart",
+            "Send an edit as multipart/form-data: the picture as the `image` file.",
+        )
+    try:
+        form = await request.form(max_files=2, max_fields=20)
+    except (HTTPException, MultiPartException) as exc:
+        raise ValidationFailed(
+            "edit_form_invalid", "The multipart form could not be read.", detail=str(exc)
+        ) from None
+    fields: dict[str, Any] = {}
+    files: dict[str, bytes] = {}
+    for name, value in form.multi_items():
+        if isinstance(value, StarletteUploadFile):
+            if name in {"image", "mask"}:
+                files[name] = await value.read()
+        elif name in (*_EDIT_FIELDS, "request_id"):
+            fields[name] = int(value) if name == "n" and value.isdigit() else value
+    await form.close()
+    if "image" not in files:
+        raise ValidationFailed(
+            "upload_missing", "Attach the picture to edit as the `image` file.", field="image"
+        )
+    return fields, files["image"], files.get("mask")
+
+
+def _submit_edit(
+    user_id: int, fields: dict[str, Any], image: bytes, mask: bytes | None
+) -> task_flow.Outcome:
+    params = generation.validate(fields)  # the form first: a bad field keeps no picture
+    return task_flow.submit_edit(
+        user_id=user_id,
+        params=params,
+        provider=providers.configured_name(),
+        image=image,
+        mask=mask,
+        request_id=generation.request_id(fields.get("request_id")),
+    )
+
+
+@router.post(
+    "/edits",
+    status_code=202,
+    response_model=AcceptedOut,
+    responses={
+        400: {"description": "A field, the picture or the mask is not acceptable"},
+        401: {},
+        402: {"description": "Not enough credits"},
+        404: {},
+        413: {"description": "Over twice UPLOAD_MAX_BYTES"},
+        429: {"description": "Too many of your tasks are waiting"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["image", "prompt"],
+                        "properties": {
+                            "image": {
+                                "type": "string",
+                                "format": "binary",
+                                "description": "PNG, JPEG or WebP (judged by content).",
+                            },
+                            "mask": {
+                                "type": "string",
+                                "format": "binary",
+                                "description": "PNG with transparency where the edit may paint;"
+                                " the picture's size.",
+                            },
+                            **{
+                                name: {"type": "integer" if name == "n" else "string"}
+                                for name in (*_EDIT_FIELDS, "request_id")
+                            },
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
+async def edit(request: Request, user: GenerateCaller) -> JSONResponse:
+    """Edit an uploaded picture (optionally only where a mask is transparent).
+
+    Priced like any task (size, quality, count); charged now, refunded if it
+    fails or is cancelled. The picture is judged by its content before
+    anything is charged, and kept without its metadata.
+    """
+    fields, image, mask = await _edit_form(request)
+    submitted = await run_in_threadpool(_submit_edit, user.user_id, fields, image, mask)
+    body = AcceptedOut(
+        task_id=submitted.task_id,
+        status=submitted.snapshot["status"],
+        cost=submitted.snapshot["cost"],
+        balance=submitted.balance,
+    )
+    return JSONResponse(body.model_dump(), status_code=202)
 
 
 def _snapshots(user_id: int, limit: int) -> list[dict[str, Any]]:

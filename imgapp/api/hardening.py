@@ -40,6 +40,9 @@ from imgapp.services.errors import BodyTooLarge
 
 WEBHOOK_PATH = "/api/payments/webhook"
 WEBHOOK_MAX_BODY_BYTES = 64 * 1024  # XorPay's notification is a short form
+# The routes that take uploaded pictures: the API's edit, and the pages' uploads.
+UPLOAD_PATHS = frozenset({"/api/generate-image/edits", "/_upload"})
+UPLOAD_FORM_BYTES = 256 * 1024  # the form's other fields and the multipart framing
 HSTS = "max-age=63072000"
 DOCS_PATHS = ("/api/docs", "/docs/oauth2-redirect")
 _SWAGGER_CDN = "https://cdn.jsdelivr.net"
@@ -241,9 +244,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def body_limit(path: str) -> int:
-    """The most bytes a request body to `path` may have (`MAX_BODY_BYTES`; the webhook less)."""
-    limit = get_settings().max_body_bytes
-    return min(limit, WEBHOOK_MAX_BODY_BYTES) if path == WEBHOOK_PATH else limit
+    """The most bytes a request body to `path` may have.
+
+    `MAX_BODY_BYTES`; the payment webhook less; the routes that take pictures
+    (an edit's picture and mask) room for two files of `UPLOAD_MAX_BYTES`.
+    """
+    settings = get_settings()
+    limit = settings.max_body_bytes
+    if path == WEBHOOK_PATH:
+        return min(limit, WEBHOOK_MAX_BODY_BYTES)
+    if path in UPLOAD_PATHS:
+        return max(limit, 2 * settings.upload_max_bytes + UPLOAD_FORM_BYTES)
+    return limit
 
 
 def _lang(scope: Scope) -> str:

@@ -22,6 +22,7 @@ API_REGISTER = "/api/auth/register"
 API_LOGOUT = "/api/auth/logout"
 API_USAGE_REPORT = "/api/usage/report"
 API_IMAGES = "/api/images"
+API_UPLOADS = "/api/uploads"
 API_INVITE_POSTER = "/api/invites/poster.png"
 
 # The pages of the signed-in area, in navigation order, with their catalogue keys.
@@ -34,6 +35,11 @@ NAV: tuple[tuple[str, str], ...] = (
     (SECURITY, "nav.security"),
     (ACCOUNT, "nav.account"),
 )
+
+
+def upload_url(upload_id: int) -> str:
+    """Where an uploaded picture is served (to its owner only)."""
+    return f"{API_UPLOADS}/{upload_id}"
 
 
 def safe_next(target: str | None) -> str:

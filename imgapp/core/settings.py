@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     local_render_processes: int = Field(default=2, ge=0, le=64)
     openai_timeout_seconds: float = Field(default=120.0, gt=0)
     openai_max_retries: int = Field(default=3, ge=0, le=10)
+    # Images uploaded for editing (services/uploads): bytes per file, pixels per picture,
+    # and how long an upload no task used is kept before the reconciler removes it.
+    upload_max_bytes: int = Field(default=10_485_760, ge=1024, le=104_857_600)
+    upload_max_pixels: int = Field(default=16_777_216, ge=4096, le=80_000_000)
+    upload_keep_hours: int = Field(default=24, ge=1, le=24 * 365)
 
     task_processor_in_app: bool = True
     task_concurrency: int = Field(default=2, ge=1, le=64)

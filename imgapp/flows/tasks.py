@@ -1,4 +1,4 @@
-"""Generation tasks, one function per action: submit, cancel, fail, progress, record, recover.
+"""Generation tasks, one function per action: submit, retry, star, delete, cancel, fail, ...
 
 Each action runs in one transaction of its own (through `core.db`), calls the
 queue service, and hands the owner's open pages what that transaction already
@@ -21,8 +21,10 @@ from sqlmodel import Session
 
 from imgapp.core import db, events
 from imgapp.core.settings import get_settings
+from imgapp.flows import uploads as upload_flow
+from imgapp.gateways import image_files
 from imgapp.models import Task
-from imgapp.services import queue, task_views
+from imgapp.services import history, queue, task_views, uploads
 from imgapp.services.generation import Params
 
 
@@ -51,25 +53,151 @@ def _one(session: Session, task_id: int) -> dict[str, Any]:
 
 
 def submit(
-    *, user_id: int, params: Params, provider: str, request_id: str | None = None
+    *,
+    user_id: int,
+    params: Params,
+    provider: str,
+    request_id: str | None = None,
+    source_upload_id: int | None = None,
+    mask_upload_id: int | None = None,
 ) -> Outcome:
-    """Queue a validated request and charge for it; the same request id answers the same task."""
+    """Queue a validated request and charge for it; the same request id answers the same task.
+
+    With `source_upload_id` (and optionally `mask_upload_id`): an edit of the
+    person's upload (`NotFound` for anyone else's).
+    """
 
     def run(session: Session) -> Outcome:
-        submitted = queue.submit(
+        return _queue(
             session,
             user_id=user_id,
             params=params,
             provider=provider,
             request_id=request_id,
-            max_queued=get_settings().task_max_queued_per_user,
+            source_upload_id=source_upload_id,
+            mask_upload_id=mask_upload_id,
         )
-        [snapshot] = task_views.snapshots(session, [submitted.task])
-        return Outcome(snapshot, submitted.balance, replayed=submitted.replayed)
 
     outcome = db.call(run)
     if not outcome.replayed:
         _publish(outcome.snapshot, outcome.balance)
+    return outcome
+
+
+def _queue(
+    session: Session,
+    *,
+    user_id: int,
+    params: Params,
+    provider: str,
+    request_id: str | None,
+    source_upload_id: int | None,
+    mask_upload_id: int | None,
+) -> Outcome:
+    source = (
+        uploads.source_of(
+            session, user_id=user_id, image_id=source_upload_id, mask_id=mask_upload_id
+        )
+        if source_upload_id is not None
+        else None
+    )
+    submitted = queue.submit(
+        session,
+        user_id=user_id,
+        params=params,
+        provider=provider,
+        request_id=request_id,
+        max_queued=get_settings().task_max_queued_per_user,
+        source=source,
+    )
+    [snapshot] = task_views.snapshots(session, [submitted.task])
+    return Outcome(snapshot, submitted.balance, replayed=submitted.replayed)
+
+
+def retry(*, task_id: int, user_id: int, provider: str, request_id: str | None = None) -> Outcome:
+    """A failed or cancelled task run again as a new task with the same settings (charged anew).
+
+    An edit starts from the same upload and mask. `NotFound` for anyone else's
+    task; `ValidationFailed` (`task_not_retryable`) for one that did not fail.
+    """
+
+    def run(session: Session) -> Outcome:
+        earlier = history.retryable(session, task_id=task_id, user_id=user_id)
+        return _queue(
+            session,
+            user_id=user_id,
+            params=queue.params_of(earlier),
+            provider=provider,
+            request_id=request_id,
+            source_upload_id=earlier.source_upload_id,
+            mask_upload_id=earlier.mask_upload_id,
+        )
+
+    outcome = db.call(run)
+    if not outcome.replayed:
+        _publish(outcome.snapshot, outcome.balance)
+    return outcome
+
+
+def set_favourite(*, task_id: int, user_id: int, favourite: bool) -> Outcome:
+    """Star or unstar one of the person's tasks; every open tab hears it."""
+
+    def run(session: Session) -> Outcome:
+        history.set_favourite(session, task_id=task_id, user_id=user_id, favourite=favourite)
+        return Outcome(_one(session, task_id))
+
+    outcome = db.call(run)
+    _publish(outcome.snapshot)
+    return outcome
+
+
+def delete(*, task_id: int, user_id: int) -> None:
+    """Delete a finished task of the person's: its images and their files go, the ledger stays.
+
+    Every open tab of theirs hears it (a snapshot with `deleted`).
+    """
+
+    def run(session: Session) -> list[str]:
+        return history.delete_task(session, task_id=task_id, user_id=user_id)
+
+    paths = db.call(run)
+    image_files.remove(paths)
+    events.publish(
+        events.Event("task", user_id, {"id": task_id, "user_id": user_id, "deleted": True})
+    )
+
+
+def submit_edit(
+    *,
+    user_id: int,
+    params: Params,
+    provider: str,
+    image: bytes,
+    mask: bytes | None = None,
+    request_id: str | None = None,
+) -> Outcome:
+    """An edit sent in one request: the picture (and mask) judged and kept, then the task.
+
+    Nothing is charged for a refused picture; uploads of a submit that does not
+    go ahead (not enough credits, a full queue, a replayed request id) are
+    dropped again.
+    """
+    source, cutout = upload_flow.for_edit(user_id=user_id, image=image, mask=mask)
+    made = [u for u in (source, cutout) if u is not None]
+    try:
+        outcome = submit(
+            user_id=user_id,
+            params=params,
+            provider=provider,
+            request_id=request_id,
+            source_upload_id=source.id,
+            mask_upload_id=cutout.id if cutout else None,
+        )
+    except BaseException:
+        upload_flow.discard(made)
+        raise
+    if outcome.replayed:
+        upload_flow.discard(made)
     return outcome
 
 

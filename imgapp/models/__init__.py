@@ -7,6 +7,7 @@ from imgapp.models.heartbeats import WorkerHeartbeat
 from imgapp.models.invites import InviteRelation, InviteStatus
 from imgapp.models.payments import PaymentStatus, PaymentTransaction
 from imgapp.models.tasks import Task, TaskImage, TaskStatus
+from imgapp.models.uploads import Upload, UploadPurpose
 from imgapp.models.user import User, UserSession
 
 __all__ = [
@@ -23,6 +24,8 @@ __all__ = [
     "Task",
     "TaskImage",
     "TaskStatus",
+    "Upload",
+    "UploadPurpose",
     "User",
     "UserSession",
     "WorkerHeartbeat",

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Integer,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlmodel import Field, SQLModel
@@ -55,6 +57,14 @@ class Task(SQLModel, table=True):
         CheckConstraint("cost > 0", name="cost_positive"),
         UniqueConstraint("user_id", "client_request_id", name="one_task_per_request"),
         Index("ix_tasks_user_created", "user_id", "created_at"),
+        # A person's starred tasks (the history's "favourites only").
+        Index(
+            "ix_tasks_user_favourite",
+            "user_id",
+            "id",
+            postgresql_where=text("favourite"),
+            sqlite_where=text("favourite"),
+        ),
         # The processors' queue: only pending rows, in fair-share turn, then oldest first.
         Index(
             "ix_tasks_pending",
@@ -71,6 +81,19 @@ class Task(SQLModel, table=True):
             "queue_turn",
             postgresql_where=text(_PENDING),
             sqlite_where=text(_PENDING),
+        ),
+        # Which tasks use an upload: the sweep of unused uploads, the RESTRICT check.
+        Index(
+            "ix_tasks_source_upload",
+            "source_upload_id",
+            postgresql_where=text("source_upload_id IS NOT NULL"),
+            sqlite_where=text("source_upload_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_tasks_mask_upload",
+            "mask_upload_id",
+            postgresql_where=text("mask_upload_id IS NOT NULL"),
+            sqlite_where=text("mask_upload_id IS NOT NULL"),
         ),
         # Lease recovery looks only at rows being processed.
         Index(
@@ -107,6 +130,21 @@ class Task(SQLModel, table=True):
     queue_turn: int = Field(
         default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
     )
+    # An edit: the uploaded picture it starts from, and the optional mask (models/uploads).
+    source_upload_id: int | None = Field(
+        default=None,
+        sa_column=Column(BigIntKey, ForeignKey("uploads.id", ondelete="RESTRICT"), nullable=True),
+    )
+    mask_upload_id: int | None = Field(
+        default=None,
+        sa_column=Column(BigIntKey, ForeignKey("uploads.id", ondelete="RESTRICT"), nullable=True),
+    )
+    # The history: starred by its owner; deleted by its owner (its images and files
+    # gone, the row kept so the ledger's entries still name it; hidden everywhere).
+    favourite: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     worker_id: str | None = Field(default=None, max_length=64, nullable=True)
     error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))

@@ -22,6 +22,115 @@ def _select(name: str, items: object, value: rx.Var) -> rx.Component:
     )
 
 
+_PICTURES = {"image/png": [".png"], "image/jpeg": [".jpg", ".jpeg"], "image/webp": [".webp"]}
+
+
+def _attached(url: rx.Var, label: rx.Component, which: str) -> rx.Component:
+    return rx.flex(
+        rx.link(
+            rx.image(
+                src=url,
+                width="72px",
+                height="72px",
+                object_fit="contain",
+                border_radius="6px",
+                background="var(--gray-a3)",
+                id=f"edit-{which}-preview",
+            ),
+            href=url,
+            is_external=True,
+        ),
+        rx.flex(
+            label,
+            rx.button(
+                t("console.edit_remove"),
+                on_click=ConsoleState.detach(which),
+                size="1",
+                variant="soft",
+                color_scheme="gray",
+                id=f"edit-{which}-remove",
+            ),
+            direction="column",
+            spacing="1",
+            align="start",
+        ),
+        spacing="3",
+        align="center",
+    )
+
+
+def _drop_zone(which: str, hint: rx.Component, on_drop: object) -> rx.Component:
+    return rx.upload(
+        rx.text(hint, size="1", color_scheme="gray", align="center"),
+        id=f"edit-{which}",
+        accept=_PICTURES if which == "image" else {"image/png": [".png"]},
+        multiple=False,
+        max_files=1,
+        on_drop=on_drop,
+        border="1px dashed var(--gray-a7)",
+        border_radius="8px",
+        padding="12px",
+        cursor="pointer",
+        width="100%",
+    )
+
+
+def _edit_picker() -> rx.Component:
+    """An optional picture to edit, and an optional mask over it."""
+    return rx.flex(
+        rx.text(t("console.edit_title"), size="2", weight="medium"),
+        rx.cond(
+            ConsoleState.edit_image_id > 0,
+            _attached(
+                ConsoleState.edit_image_url,
+                rx.text(
+                    t("console.edit_attached"),
+                    " ",
+                    ConsoleState.edit_image_size,
+                    size="1",
+                    color_scheme="gray",
+                ),
+                "image",
+            ),
+            _drop_zone(
+                "image",
+                rx.fragment(t("console.edit_drop"), " (≤ ", ConsoleState.upload_limit_mb, " MB)"),
+                ConsoleState.attach_image(rx.upload_files(upload_id="edit-image")),  # type: ignore[call-arg]
+            ),
+        ),
+        rx.cond(
+            ConsoleState.edit_image_id > 0,
+            rx.cond(
+                ConsoleState.edit_mask_id > 0,
+                _attached(
+                    ConsoleState.edit_mask_url,
+                    rx.text(t("console.mask_attached"), size="1", color_scheme="gray"),
+                    "mask",
+                ),
+                _drop_zone(
+                    "mask",
+                    t("console.mask_drop"),
+                    ConsoleState.attach_mask(rx.upload_files(upload_id="edit-mask")),  # type: ignore[call-arg]
+                ),
+            ),
+        ),
+        rx.cond(ConsoleState.uploading, rx.spinner(size="1", id="edit-uploading")),
+        rx.cond(
+            ConsoleState.upload_error != "",
+            rx.callout(
+                ConsoleState.upload_error,
+                color_scheme="red",
+                role="alert",
+                size="1",
+                id="upload-error",
+            ),
+        ),
+        direction="column",
+        spacing="2",
+        id="edit-picker",
+    )
+
+
 def _form() -> rx.Component:
     return rx.card(
         rx.flex(
@@ -56,6 +165,7 @@ def _form() -> rx.Component:
                     rows="2",
                 ),
             ),
+            _edit_picker(),
             rx.grid(
                 labelled(
                     "console.model", _select("model", ConsoleState.models, ConsoleState.model)
@@ -104,7 +214,9 @@ def _form() -> rx.Component:
                 ),
             ),
             rx.button(
-                t("console.generate"),
+                rx.cond(
+                    ConsoleState.edit_image_id > 0, t("console.edit_submit"), t("console.generate")
+                ),
                 on_click=ConsoleState.submit,
                 loading=ConsoleState.submitting,
                 size="3",
@@ -139,7 +251,30 @@ def _task_card(row: rx.Var) -> rx.Component:
                 align="center",
                 spacing="2",
             ),
-            rx.text(row.prompt, size="2", weight="medium", trim="both", class_name="task-prompt"),
+            rx.flex(
+                rx.cond(
+                    row.source_url != "",
+                    rx.link(
+                        rx.image(
+                            src=row.source_url,
+                            width="40px",
+                            height="40px",
+                            object_fit="cover",
+                            border_radius="4px",
+                            alt=t("console.edit_source"),
+                        ),
+                        href=row.source_url,
+                        is_external=True,
+                        class_name="task-source",
+                        title=t("console.edit_source"),
+                    ),
+                ),
+                rx.text(
+                    row.prompt, size="2", weight="medium", trim="both", class_name="task-prompt"
+                ),
+                spacing="2",
+                align="center",
+            ),
             rx.text(
                 row.summary,
                 " · ",

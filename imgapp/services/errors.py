@@ -7,6 +7,7 @@ ImgappError
  │    ├── EmailTaken
  │    ├── IdempotencyConflict   a key reused for a different movement
  │    ├── TaskFinished          cancel after the end
+ │    ├── TaskStillActive       delete before the end (cancel first)
  │    ├── RefundExceedsCharge
  │    ├── TwoFactorAlreadyOn    setting up two-factor sign-in twice
  │    └── TwoFactorOff          turning off (or regenerating codes of) what is not on
@@ -247,6 +248,12 @@ class IdempotencyConflict(Conflict):
     """This idempotency key was already used for a different operation."""
 
     code = "idempotency_conflict"
+
+
+class TaskStillActive(Conflict):
+    """This task is still waiting or running: cancel it first, then delete it."""
+
+    code = "task_active"
 
 
 class RefundExceedsCharge(Conflict):

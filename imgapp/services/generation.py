@@ -35,6 +35,16 @@ class Params:
     n: int = 1
     quality: str = DEFAULT_QUALITY
     style: str = ""
+    # An edit: the files of the uploaded picture and its optional mask (absolute
+    # paths, filled in by the processor that runs it; "" for a picture drawn from
+    # the prompt alone). An edit is priced like any task: by size, quality, count.
+    source_path: str = ""
+    mask_path: str = ""
+
+    @property
+    def is_edit(self) -> bool:
+        """Whether this request edits an uploaded picture."""
+        return bool(self.source_path)
 
     @property
     def width(self) -> int:

@@ -31,6 +31,7 @@ from imgapp.services import fair_share, ledger
 from imgapp.services.errors import NotFound, TaskFinished
 from imgapp.services.generation import Params, cost
 from imgapp.services.task_views import encode_message
+from imgapp.services.uploads import EditSource
 
 
 def charge_key(task_id: int) -> str:
@@ -79,8 +80,11 @@ def submit(
     provider: str,
     request_id: str | None = None,
     max_queued: int = 0,
+    source: EditSource | None = None,
 ) -> Submitted:
     """Queue a task and charge for it in this transaction; the same request id returns it again.
+
+    `source`: the person's uploads an edit starts from (`uploads.source_of`).
 
     Over `max_queued` waiting tasks of this user (0: no cap), `QueueFull` is
     raised after the charge: the caller's rollback undoes both.
@@ -102,6 +106,8 @@ def submit(
         cost=cost(params),
         message="",
         queue_turn=fair_share.next_turn(session, user_id=user_id),
+        source_upload_id=source.image.id if source else None,
+        mask_upload_id=source.mask.id if source and source.mask else None,
         created_at=now,
         updated_at=now,
     )

@@ -22,7 +22,7 @@ from imgapp.services.errors import NotFound
 def get(session: Session, *, task_id: int, user_id: int) -> Task:
     """The user's task, or `NotFound` (also for someone else's)."""
     task = session.get(Task, task_id)
-    if task is None or task.user_id != user_id:
+    if task is None or task.user_id != user_id or task.deleted_at is not None:
         raise NotFound
     return task
 
@@ -46,7 +46,10 @@ def recent(session: Session, *, user_id: int, limit: int = 30) -> list[Task]:
     """The user's latest tasks, newest first."""
     return list(
         session.exec(
-            select(Task).where(Task.user_id == user_id).order_by(col(Task.id).desc()).limit(limit)
+            select(Task)
+            .where(col(Task.user_id) == user_id, col(Task.deleted_at).is_(None))
+            .order_by(col(Task.id).desc())
+            .limit(limit)
         ).all()
     )
 
@@ -107,6 +110,9 @@ def snapshot(task: Task, images: list[TaskImage]) -> dict[str, object]:
         "n": task.n,
         "quality": task.quality,
         "style": task.style,
+        "favourite": task.favourite,
+        "source_upload_id": task.source_upload_id,
+        "mask_upload_id": task.mask_upload_id,
         "provider": task.provider,
         "cost": task.cost,
         "refunded": task.refunded,

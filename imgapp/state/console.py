@@ -1,4 +1,4 @@
-"""Console `/console`: the generation form, the live task list and the gallery.
+"""Console `/console`: the generation form (with an optional picture to edit), tasks, gallery.
 
 Task rows arrive three ways and all end in `apply_task`: the page load (from
 the database), this page's own submit/cancel, and the live bridge's pushes
@@ -15,14 +15,16 @@ from typing import Any
 
 import reflex as rx
 
-from imgapp.core import db, formatting, i18n
+from imgapp.core import db, formatting, i18n, routes
 from imgapp.core.settings import get_settings
 from imgapp.flows import tasks as task_flow
+from imgapp.flows import uploads as upload_flow
 from imgapp.gateways import providers
+from imgapp.models import Upload, UploadPurpose
 from imgapp.models.base import utcnow
 from imgapp.models.tasks import ACTIVE
 from imgapp.services import generation, task_views
-from imgapp.services.errors import ImgappError, describe
+from imgapp.services.errors import ImgappError, NotFound, describe
 from imgapp.state import standings
 from imgapp.state.app import AppState
 
@@ -73,6 +75,9 @@ def task_row(snapshot: dict[str, Any], zone: tzinfo | None = None) -> dict[str, 
         # so a delay from write to screen can be measured (bench/live_latency.py).
         "updated_ms": _epoch_ms(snapshot["updated_at"]),
         "image_urls": [f"/api/images/{i}" for i in snapshot["image_ids"]],
+        "source_url": routes.upload_url(source)
+        if (source := snapshot.get("source_upload_id"))
+        else "",
         "params": {
             "prompt": snapshot["prompt"],
             "negative_prompt": snapshot["negative_prompt"],
@@ -81,6 +86,8 @@ def task_row(snapshot: dict[str, Any], zone: tzinfo | None = None) -> dict[str, 
             "n": int(snapshot["n"]),
             "quality": snapshot["quality"],
             "style": snapshot["style"],
+            "source_upload_id": snapshot.get("source_upload_id") or 0,
+            "mask_upload_id": snapshot.get("mask_upload_id") or 0,
         },
     }
 
@@ -104,6 +111,7 @@ class TaskRow:
     active: bool
     updated_ms: int
     image_urls: list[str]
+    source_url: str  # an edit: the uploaded picture it started from ("" otherwise)
     queue_text: str  # place in the queue and time to go, while active
 
 
@@ -120,6 +128,13 @@ class ConsoleState(AppState):
     form_error: str = ""
     submitting: bool = False
     request_id: str = ""
+    # An edit: the person's uploaded picture and optional mask (0: none), as
+    # accepted by flows/uploads; the picture's size, to check a mask against.
+    edit_image_id: int = 0
+    edit_image_size: str = ""
+    edit_mask_id: int = 0
+    upload_error: str = ""
+    uploading: bool = False
     _rows: list[dict[str, Any]] = []
     # Active task id -> (queue position or None, seconds to go or None), pushed by
     # the live bridge as the queue moves (state/standings.py, live/bridge.py).
@@ -161,6 +176,21 @@ class ConsoleState(AppState):
         return get_settings().prompt_max_length
 
     @rx.var
+    def edit_image_url(self) -> str:
+        """The attached picture to edit, served to its owner."""
+        return routes.upload_url(self.edit_image_id) if self.edit_image_id else ""
+
+    @rx.var
+    def edit_mask_url(self) -> str:
+        """The attached mask."""
+        return routes.upload_url(self.edit_mask_id) if self.edit_mask_id else ""
+
+    @rx.var
+    def upload_limit_mb(self) -> int:
+        """The largest picture accepted, in MB."""
+        return max(1, get_settings().upload_max_bytes // 1_048_576)
+
+    @rx.var
     def cost_preview(self) -> int:
         """What the form would cost, updated as it changes."""
         return generation.quote(self.size, self.quality, self.n)
@@ -192,6 +222,7 @@ class ConsoleState(AppState):
                 active=row["active"],
                 updated_ms=row["updated_ms"],
                 image_urls=row["image_urls"],
+                source_url=row["source_url"],
                 queue_text=self._queue_text(row) if row["active"] else "",
             )
             for row in self._rows
@@ -303,7 +334,14 @@ class ConsoleState(AppState):
                 params=params,
                 provider=providers.configured_name(),
                 request_id=self.request_id,
+                source_upload_id=self.edit_image_id or None,
+                mask_upload_id=(self.edit_mask_id or None) if self.edit_image_id else None,
             )
+        except NotFound:  # the attached picture is gone (kept UPLOAD_KEEP_HOURS unused)
+            self._detach_all()
+            self.form_error = i18n.text("console.edit_gone", self.lang)
+            self.submitting = False
+            return
         except ImgappError as exc:
             self.form_error = describe(exc, self.lang).message
             self.submitting = False
@@ -325,6 +363,63 @@ class ConsoleState(AppState):
             return
         self.apply_task({**cancelled.snapshot, "balance": cancelled.balance})
 
+    async def _accept(self, files: list[rx.UploadFile], purpose: UploadPurpose) -> Upload | None:
+        """The first chosen file, judged and kept; None (with the reason shown) if refused."""
+        self.upload_error = ""
+        if not self.user_id or not files:
+            return None
+        data = await files[0].read()
+        try:
+            return await asyncio.to_thread(
+                upload_flow.upload, user_id=self.user_id, data=data, purpose=purpose
+            )
+        except ImgappError as exc:
+            self.upload_error = describe(exc, self.lang).message
+            return None
+
+    @rx.event
+    async def attach_image(self, files: list[rx.UploadFile]) -> None:
+        """Attach a picture to edit (a mask made for another picture goes)."""
+        self.uploading = True
+        yield
+        accepted = await self._accept(files, UploadPurpose.IMAGE)
+        self.uploading = False
+        if accepted is not None:
+            self.edit_image_id = int(accepted.id or 0)
+            self.edit_image_size = f"{accepted.width}×{accepted.height}"
+            self.edit_mask_id = 0
+            self.form_error = ""
+
+    @rx.event
+    async def attach_mask(self, files: list[rx.UploadFile]) -> None:
+        """Attach a mask for the attached picture (it must be the picture's size)."""
+        self.uploading = True
+        yield
+        accepted = await self._accept(files, UploadPurpose.MASK)
+        self.uploading = False
+        if accepted is None:
+            return
+        size = f"{accepted.width}×{accepted.height}"
+        if self.edit_image_size and size != self.edit_image_size:
+            self.upload_error = i18n.text(
+                "error.mask_size_mismatch", self.lang, mask=size, image=self.edit_image_size
+            )
+            return
+        self.edit_mask_id = int(accepted.id or 0)
+
+    def _detach_all(self) -> None:
+        self.edit_image_id = self.edit_mask_id = 0
+        self.edit_image_size = self.upload_error = ""
+
+    @rx.event
+    def detach(self, which: str) -> None:
+        """Remove the attached mask, or the picture (and its mask): back to drawing."""
+        if which == "mask":
+            self.edit_mask_id = 0
+            self.upload_error = ""
+        else:
+            self._detach_all()
+
     @rx.event
     def retry(self, task_id: int) -> None:
         """Put a task's parameters back in the form, ready to submit again."""
@@ -338,5 +433,8 @@ class ConsoleState(AppState):
                 self.n = str(params["n"])
                 self.quality = params["quality"]
                 self.style = params["style"] or NO_STYLE
+                self.edit_image_id = int(params["source_upload_id"])
+                self.edit_mask_id = int(params["mask_upload_id"])
+                self.edit_image_size = self.upload_error = ""
                 self.request_id = uuid.uuid4().hex
                 return

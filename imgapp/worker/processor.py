@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import functools
 import logging
 import os
@@ -38,7 +39,9 @@ from imgapp.gateways import providers
 from imgapp.gateways.providers import Cancelled, GeneratedImage, Provider, ProviderError
 from imgapp.models import Task
 from imgapp.models.base import require_id
-from imgapp.services import heartbeats, queue
+from imgapp.services import heartbeats, queue, uploads
+from imgapp.services.errors import NotFound
+from imgapp.services.generation import Params
 from imgapp.services.task_views import encode_message
 
 log = logging.getLogger(__name__)
@@ -224,9 +227,16 @@ class Processor:
     async def _generate(self, job: _Job) -> str:
         """Run the task on its provider; answers how it ended (COMPLETED, FAILED, ...)."""
         provider = self.provider_factory()
+        params = queue.params_of(job.task)
+        if job.task.source_upload_id is not None:
+            try:
+                params = await asyncio.to_thread(_with_edit_files, params, job.task)
+            except (NotFound, ValueError, FileNotFoundError) as exc:
+                await self._fail(job, f"the upload to edit is gone: {exc}", "task.msg.source_gone")
+                return FAILED
         run = functools.partial(
             provider.generate,
-            queue.params_of(job.task),
+            params,
             on_progress=job.on_progress,
             is_cancelled=job.is_cancelled,
         )
@@ -347,6 +357,17 @@ class Processor:
         except SQLAlchemyError:
             log.warning("processor %s: could not remove its heartbeat", self.worker_id)
         self._generating.shutdown(wait=False)
+
+
+def _with_edit_files(params: Params, task: Task) -> Params:
+    """An edit's parameters with the absolute paths of its picture and mask files."""
+    image, mask = db.call_read(uploads.files_of, task)
+    source = images.locate(image)
+    if not source.is_file():
+        raise FileNotFoundError(image)
+    return dataclasses.replace(
+        params, source_path=str(source), mask_path=str(images.locate(mask)) if mask else ""
+    )
 
 
 async def _announce(task_id: int) -> None:

@@ -1,5 +1,8 @@
 """The reconciliation job: an APScheduler loop in the app that settles pending recharge orders.
 
+The same scheduler sweeps, once an hour, uploaded pictures no task used
+within `UPLOAD_KEEP_HOURS` (flows/uploads.sweep).
+
 Every `PAYMENT_RECONCILE_SECONDS` it asks the gateway (query2) about orders
 pending for more than `PAYMENT_RECONCILE_AFTER_SECONDS`: a paid one is
 credited exactly once, through the same code as the webhook; one past its
@@ -19,7 +22,9 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from imgapp.core.settings import get_settings
-from imgapp.flows import recharge
+from imgapp.flows import recharge, uploads
+
+UPLOAD_SWEEP_SECONDS = 3600  # uploads no task used are kept UPLOAD_KEEP_HOURS (>= 1 h)
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +41,14 @@ def run_once(*, older_than: timedelta | None) -> recharge.Reconciliation:
             report.failed,
         )
     return report
+
+
+async def _sweep_uploads() -> None:
+    try:
+        if removed := await asyncio.to_thread(uploads.sweep):
+            log.info("removed %d uploaded pictures no task used", removed)
+    except Exception:
+        log.exception("sweeping unused uploads failed; the next round retries")
 
 
 async def _round() -> None:
@@ -57,6 +70,14 @@ async def in_app(app: object) -> AsyncIterator[None]:  # noqa: ARG001 - Reflex p
         max_instances=1,
         coalesce=True,
         id="reconcile-payments",
+    )
+    scheduler.add_job(
+        _sweep_uploads,
+        "interval",
+        seconds=UPLOAD_SWEEP_SECONDS,
+        max_instances=1,
+        coalesce=True,
+        id="sweep-uploads",
     )
     scheduler.start()
     try:

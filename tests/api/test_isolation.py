@@ -18,6 +18,7 @@ from imgapp.api.app import app as api_app
 from imgapp.core import db
 from imgapp.models import TaskImage
 from tests.support.factories import PASSWORD, funded_user
+from tests.support.pictures import picture
 
 PUBLIC, SIGNED_IN, INTERNAL, WEBHOOK = "public", "signed-in", "internal", "webhook"
 
@@ -48,7 +49,9 @@ ROUTES: dict[str, str] = {
     "/api/generate-image": SIGNED_IN,
     "/api/generate-image/{task_id}": SIGNED_IN,
     "/api/generate-image/cancel": SIGNED_IN,
+    "/api/generate-image/edits": SIGNED_IN,
     "/api/images/{image_id}": SIGNED_IN,
+    "/api/uploads/{upload_id}": SIGNED_IN,
     "/api/payments/create": SIGNED_IN,
     "/api/payments/{order_id}/retry": SIGNED_IN,
     "/api/payments/{order_id}": SIGNED_IN,
@@ -76,6 +79,7 @@ SAMPLE_PARAMS = {
     "{key_id}": "1",
     "{task_id}": "1",
     "{image_id}": "1",
+    "{upload_id}": "1",
     "{order_id}": "IMG-1",
     "{aid}": "x",
     "{aoid}": "x",
@@ -172,11 +176,20 @@ def test_another_users_ids_are_404(client, new_client, sandbox):
     assert owner.post("/api/auth/reauth", json={"password": PASSWORD}).status_code == 200
     key = owner.post("/api/keys", json={"name": "ci", "scopes": ["read"]}).json()
     pending = owner.post("/api/generate-image", json={"prompt": "later", "size": "512x512"})
+    edit = owner.post(
+        "/api/generate-image/edits",
+        data={"prompt": "autumn", "size": "512x512"},
+        files={"image": ("a.png", picture(), "image/png")},
+    )
+    source_url = owner.get(f"/api/generate-image/{edit.json()['task_id']}").json()[
+        "source_image_url"
+    ]
     _sign_in(client)
     theirs = [
         ("GET", f"/api/generate-image/{task_id}", None),
         ("POST", "/api/generate-image/cancel", {"task_id": pending.json()["task_id"]}),
         ("GET", f"/api/images/{image_id}", None),
+        ("GET", source_url, None),
         ("GET", f"/api/payments/{order_id}", None),
         ("POST", f"/api/payments/{order_id}/retry", None),
         ("DELETE", f"/api/auth/sessions/{session_id}", None),

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from tests.support.browser import grant, progress_messages, sign_up
 from tests.support.factories import unique_email
+from tests.support.pictures import mask, picture
 
 pytestmark = pytest.mark.e2e
 
@@ -107,3 +108,74 @@ def test_a_waiting_task_shows_its_place_and_time_to_go_and_both_move_live(
     expect(queue_text).not_to_contain_text("排队第")
     expect(_card(page, waiting_id)).to_have_attribute("data-status", "completed", timeout=60_000)
     expect(queue_text).to_have_count(0)
+
+
+def _attach(page, which: str, path) -> None:
+    page.set_input_files(f"#edit-{which} input[type=file]", str(path))
+    expect(page.locator(f"#edit-{which}-preview")).to_be_visible(timeout=20_000)
+
+
+def _progress(card) -> int:
+    value = card.locator(".task-progress").get_attribute("data-value") or "0"
+    return int(float(value))
+
+
+def test_an_uploaded_picture_is_edited_under_a_mask_with_place_time_and_progress_live(
+    app_server, browser_context, tmp_path
+):
+    """Two plain tasks take both slots; the edit waits first in line, then runs and completes."""
+    email = unique_email("console-edit")
+    page = browser_context.new_page()
+    sign_up(page, app_server, email)
+    grant(app_server, email, 200)
+    page.goto(app_server.url + "/console")
+    page.fill("#prompt", "秋天的枫叶")
+    page.click("#generate")  # one finishes first: the measured time ETAs come from
+    expect(page.locator(".task-card").first).to_have_attribute(
+        "data-status", "completed", timeout=60_000
+    )
+    # Not a picture, whatever its name says: refused in place, nothing attached.
+    (tmp_path / "notes.png").write_bytes(b"just some text, not a picture")
+    page.set_input_files("#edit-image input[type=file]", str(tmp_path / "notes.png"))
+    expect(page.locator("#upload-error")).to_contain_text("不是 PNG、JPEG 或 WebP 图片")
+    expect(page.locator("#edit-image-preview")).to_have_count(0)
+
+    (tmp_path / "photo.jpg").write_bytes(picture("JPEG", size=(300, 200)))
+    (tmp_path / "mask.png").write_bytes(mask((300, 200)))
+    _attach(page, "image", tmp_path / "photo.jpg")
+    expect(page.locator("#edit-picker")).to_contain_text("300×200")
+    expect(page.locator("#upload-error")).to_have_count(0)
+    _attach(page, "mask", tmp_path / "mask.png")
+    expect(page.locator("#generate")).to_have_text("编辑图片")
+
+    # Two drawn tasks take both slots; the edit comes third.
+    page.locator("#edit-image-remove").click()
+    expect(page.locator("#generate")).to_have_text("开始生成")
+    for n in range(2):
+        page.click("#generate")
+        expect(page.locator(".task-card")).to_have_count(n + 2)
+    _attach(page, "image", tmp_path / "photo.jpg")
+    _attach(page, "mask", tmp_path / "mask.png")
+    page.fill("#prompt", "把右半边换成秋天")
+    page.click("#generate")
+    expect(page.locator(".task-card")).to_have_count(4)
+    edit = page.locator(".task-card").first
+    edit_id = edit.get_attribute("data-task-id")
+    card = _card(page, edit_id)
+    expect(card.locator(".task-source img")).to_be_visible()
+    expect(card.locator(".task-queue")).to_contain_text(re.compile(r"排队第 1 位"), timeout=20_000)
+    expect(card.locator(".task-queue")).to_contain_text(re.compile(r"预计还需约 \d+秒钟"))
+    expect(card).to_have_attribute("data-status", "processing", timeout=60_000)
+    expect(card.locator(".task-queue")).not_to_contain_text("排队第")
+    seen = set()
+    for _ in range(60):
+        if card.get_attribute("data-status") != "processing":
+            break
+        seen.add(_progress(card))
+        page.wait_for_timeout(150)
+    expect(card).to_have_attribute("data-status", "completed", timeout=60_000)
+    assert len(seen - {0}) >= 2, seen  # the bar moved in steps while it ran
+    result = card.locator("a img").last
+    expect(result).to_be_visible()
+    assert result.get_attribute("src").startswith("/api/images/")
+    expect(page.locator("#header-balance")).to_contain_text("168")  # 200 - 4 x 8

@@ -1,6 +1,8 @@
 """An OpenAI-compatible image API on loopback, speaking the real wire protocol.
 
-`POST /v1/images/generations` answers according to `script`: a list of
+`POST /v1/images/generations` (JSON) and `POST /v1/images/edits` (multipart,
+as the SDK sends an edit: `image`, optional `mask`, the other fields as form
+fields) answer according to `script`: a list of
 outcomes consumed one per request, the last one repeating. Outcomes:
 `b64` / `url` (success in either result format), `401`, `429`, `500`,
 `content_policy`. Every request is kept in `requests` for assertions.
@@ -51,6 +53,30 @@ class FakeOpenAI:
         """`POST /v1/images/generations`, answered by the next scripted outcome."""
         body = await request.json()
         self.requests.append({"body": body, "auth": request.headers.get("authorization", "")})
+        return self._answer(request, body)
+
+    async def edits(self, request: Request) -> Response:
+        """`POST /v1/images/edits`: its fields, and its files as received (name, type, bytes)."""
+        form = await request.form()
+        body: dict[str, Any] = {}
+        files: dict[str, dict[str, Any]] = {}
+        for name, value in form.multi_items():
+            if isinstance(value, str):
+                body[name] = int(value) if name == "n" else value
+            else:
+                files[name] = {
+                    "filename": value.filename,
+                    "content_type": value.content_type,
+                    "data": await value.read(),
+                }
+        self.requests.append(
+            {"body": body, "files": files, "auth": request.headers.get("authorization", "")}
+        )
+        if "image" not in files:
+            return _error(400, "image is required", "invalid_request_error", None)
+        return self._answer(request, body)
+
+    def _answer(self, request: Request, body: dict[str, Any]) -> Response:
         outcome = self._next()
         size = str(body.get("size", "64x64"))
         width, height = (int(x) for x in size.split("x"))
@@ -88,6 +114,7 @@ class FakeOpenAI:
         return Starlette(
             routes=[
                 Route("/v1/images/generations", self.generations, methods=["POST"]),
+                Route("/v1/images/edits", self.edits, methods=["POST"]),
                 Route("/files/picture.png", self.file, methods=["GET"]),
             ]
         )

@@ -13,12 +13,43 @@ import imgapp.models  # noqa: F401 - registers the tables
 from imgapp.core import db, migrations
 
 
+def _fk_key(fk: object) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    return (
+        fk.table.name,  # type: ignore[attr-defined]
+        tuple(c.name for c in fk.columns),  # type: ignore[attr-defined]
+        tuple(e.target_fullname for e in fk.elements),  # type: ignore[attr-defined]
+    )
+
+
+def _inline_sqlite_fks_match(conn: object, diff: list[object]) -> list[object]:
+    """SQLite: foreign keys added inline (ADD COLUMN ... REFERENCES) compared by SQLite itself.
+
+    SQLAlchemy reads a foreign key's name and ON DELETE from table-level clauses
+    only, so such a column reflects without them. The pair counts as equal when
+    SQLite's own foreign_key_list agrees on column, table and ON DELETE.
+    """
+    removed = {_fk_key(d[1]): d for d in diff if d[0] == "remove_fk" and d[1].name is None}
+    matched = []
+    for item in diff:
+        if item[0] != "add_fk" or (key := _fk_key(item[1])) not in removed:
+            continue
+        rows = conn.exec_driver_sql(f"PRAGMA foreign_key_list({key[0]})").fetchall()
+        actual = {(r[3], r[2], r[6]) for r in rows}  # (column, table, on_delete)
+        target = key[2][0].split(".")[0]
+        if (key[1][0], target, item[1].ondelete) in actual:
+            matched += [item, removed[key]]
+    return [d for d in diff if d not in matched]
+
+
 def _diff(url: str) -> list[object]:
     engine = db.make_engine(url)
     try:
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
-            return compare_metadata(context, SQLModel.metadata)
+            diff = compare_metadata(context, SQLModel.metadata)
+            if engine.dialect.name == "sqlite":
+                diff = _inline_sqlite_fks_match(conn, diff)
+            return diff
     finally:
         engine.dispose()
 

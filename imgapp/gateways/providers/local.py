@@ -1,5 +1,9 @@
 """The offline renderer: a deterministic picture drawn from the prompt, in passes, with Pillow.
 
+An edit starts from the uploaded picture instead of a blank canvas: it is
+fitted to the requested size, graded toward the prompt's palette, stylised,
+textured and captioned; with a mask, only the mask's transparent part changes.
+
 Its randomness is seeded from the prompt on purpose (same prompt, same picture),
 so it uses `random.Random`, not a cryptographic source (ruff S311 is off here).
 
@@ -17,7 +21,7 @@ import hashlib
 import random
 import time
 
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
 from imgapp.gateways import fonts
 from imgapp.gateways.providers import render_pool
@@ -25,6 +29,7 @@ from imgapp.gateways.providers.base import CancelCheck, Cancelled, GeneratedImag
 from imgapp.services.generation import Params
 
 PASSES = 5
+_STYLISE = 2  # an edit's pass that posterises
 _TEXTURE = 3  # the pass that blurs and speckles
 _CAPTION_LENGTH = 60
 
@@ -46,7 +51,64 @@ def _hsv(h: float, s: float, v: float) -> tuple[int, int, int]:
     return int(r * 255), int(g * 255), int(b * 255)
 
 
+def _fitted(path: str, size: tuple[int, int], mode: str) -> Image.Image:
+    """The uploaded file scaled and centre-cropped to fill `size` (a mask the same way)."""
+    with Image.open(path) as source:
+        resample = Image.Resampling.NEAREST if mode == "A" else Image.Resampling.BICUBIC
+        picture = source.getchannel("A") if mode == "A" else source.convert(mode)
+        return ImageOps.fit(picture, size, method=resample)
+
+
+def _caption(image: Image.Image, params: Params) -> None:
+    """The prompt along the bottom, so the picture says what it is."""
+    width, height = image.size
+    draw = ImageDraw.Draw(image, "RGBA")
+    caption = params.prompt
+    if len(caption) > _CAPTION_LENGTH:
+        caption = caption[: _CAPTION_LENGTH - 1] + "…"
+    font = fonts.font(max(14, width // 32))
+    box = draw.textbbox((0, 0), caption, font=font)
+    pad = width // 40
+    y0 = height - (box[3] - box[1]) - 3 * pad
+    draw.rectangle([0, y0, width, height], fill=(0, 0, 0, 120))
+    draw.text((pad, y0 + pad), caption, font=font, fill=(255, 255, 255, 235))
+
+
+def _edit_pass(image: Image.Image, step: int, rng: random.Random, params: Params) -> Image.Image:
+    """An edit of the upload: fit, grade toward the prompt's palette, stylise, texture, caption.
+
+    With a mask, only where the mask is transparent changes: the last pass puts
+    the upload back wherever the mask is opaque.
+    """
+    size = image.size
+    colors = _palette(random.Random(params.prompt))
+    if step == 0:  # the upload, filling the requested size
+        return _fitted(params.source_path, size, "RGB")
+    if step == 1:  # graded toward the prompt's palette
+        wash = Image.new("RGB", size, colors[0])
+        wash.paste(colors[1], (0, size[1] // 2, size[0], size[1]))
+        graded = Image.blend(image, wash.filter(ImageFilter.GaussianBlur(size[1] // 4)), 0.35)
+        return ImageEnhance.Color(graded).enhance(1.4 if params.style != "natural" else 0.9)
+    if step == _STYLISE:  # fewer tones, firmer edges
+        return Image.blend(image, ImageOps.posterize(image, 3), 0.5).filter(
+            ImageFilter.EDGE_ENHANCE
+        )
+    if step == _TEXTURE:
+        draw = ImageDraw.Draw(image, "RGBA")
+        for _ in range(size[0] // 2):
+            x, y = rng.randrange(size[0]), rng.randrange(size[1])
+            draw.point((x, y), fill=(*rng.choice(colors), 120))
+        return image
+    _caption(image, params)
+    if params.mask_path:  # opaque in the mask: the upload as it was
+        keep = _fitted(params.mask_path, size, "A")
+        image = Image.composite(_fitted(params.source_path, size, "RGB"), image, keep)
+    return image
+
+
 def _draw_pass(image: Image.Image, step: int, rng: random.Random, params: Params) -> Image.Image:
+    if params.is_edit:
+        return _edit_pass(image, step, rng, params)
     width, height = image.size
     colors = _palette(random.Random(params.prompt))
     draw = ImageDraw.Draw(image, "RGBA")
@@ -70,16 +132,8 @@ def _draw_pass(image: Image.Image, step: int, rng: random.Random, params: Params
         for _ in range(width // 2):
             x, y = rng.randrange(width), rng.randrange(height)
             draw.point((x, y), fill=(255, 255, 255, 90))
-    else:  # caption: the prompt, so the picture says what it is
-        caption = params.prompt
-        if len(caption) > _CAPTION_LENGTH:
-            caption = caption[: _CAPTION_LENGTH - 1] + "…"
-        font = fonts.font(max(14, width // 32))
-        box = draw.textbbox((0, 0), caption, font=font)
-        pad = width // 40
-        y0 = height - (box[3] - box[1]) - 3 * pad
-        draw.rectangle([0, y0, width, height], fill=(0, 0, 0, 120))
-        draw.text((pad, y0 + pad), caption, font=font, fill=(255, 255, 255, 235))
+    else:
+        _caption(image, params)
     return image
 
 

@@ -1,4 +1,7 @@
-"""The OpenAI-compatible provider: the official `openai` SDK's `images.generate`.
+"""The OpenAI-compatible provider: the official `openai` SDK's `images.generate` and `images.edit`.
+
+An edit sends the uploaded picture (and its mask, transparent where the edit
+may paint) as multipart files to `images.edit`; everything else is the same.
 
 Any server speaking the OpenAI images API works (`OPENAI_BASE_URL`). Results
 may come as `b64_json` or as a `url` (downloaded here). The SDK's own retries
@@ -12,6 +15,7 @@ from __future__ import annotations
 import base64
 import io
 import time
+from pathlib import Path
 
 import httpx
 import openai
@@ -56,6 +60,13 @@ def _classify(exc: openai.OpenAIError) -> ProviderError:
     return ProviderRejected(detail)
 
 
+def _file(path: str) -> tuple[str, bytes, str]:
+    """An upload as the SDK sends a file: name, bytes, type (read again on each try)."""
+    file = Path(path)
+    mime = {".png": "image/png", ".jpg": "image/jpeg", ".webp": "image/webp"}
+    return file.name, file.read_bytes(), mime.get(file.suffix, "image/png")
+
+
 def _decode(data: bytes) -> GeneratedImage:
     with Image.open(io.BytesIO(data)) as image:
         width, height = image.size
@@ -95,12 +106,22 @@ class OpenAIProvider:
             request["response_format"] = "b64_json"
         return request
 
+    def _call(self, params: Params) -> object:
+        request = self._request(params)
+        if not params.is_edit:
+            return self.client.images.generate(**request)  # type: ignore[call-overload]
+        request.pop("quality", None)
+        request.pop("style", None)
+        request["image"] = _file(params.source_path)
+        if params.mask_path:
+            request["mask"] = _file(params.mask_path)
+        return self.client.images.edit(**request)  # type: ignore[call-overload]
+
     def _one(self, params: Params, is_cancelled: CancelCheck) -> GeneratedImage:
         delay = _BACKOFF_START
         for attempt in range(self.max_retries + 1):
             try:
-                response = self.client.images.generate(**self._request(params))  # type: ignore[call-overload]
-                return self._image(response)
+                return self._image(self._call(params))
             except openai.OpenAIError as exc:
                 error = _classify(exc)
                 if isinstance(error, ProviderRejected) or attempt == self.max_retries:
