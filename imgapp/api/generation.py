@@ -6,10 +6,11 @@ For the signed-in session or an API key: `generate` to submit and cancel,
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -23,7 +24,7 @@ from imgapp.core import db, i18n, routes
 from imgapp.flows import tasks as task_flow
 from imgapp.gateways import providers
 from imgapp.models.tasks import ACTIVE
-from imgapp.services import generation, task_views
+from imgapp.services import generation, history, task_views, usage
 from imgapp.services.errors import ValidationFailed
 from imgapp.state import standings
 
@@ -82,6 +83,7 @@ class TaskOut(BaseModel):
     finished_at: datetime | None
     cancelled_at: datetime | None
     images: list[ImageOut]
+    favourite: bool = False
     source_image_url: str | None = Field(
         default=None, description="An edit: the uploaded picture it started from (owner only)."
     )
@@ -284,19 +286,72 @@ async def edit(request: Request, user: GenerateCaller) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=202)
 
 
-def _snapshots(user_id: int, limit: int) -> list[dict[str, Any]]:
+class HistoryQuery(BaseModel):
+    """The history's query parameters; each is checked by the history service, which names it."""
+
+    q: str | None = Field(None, description="words to find in the prompt (all of them)")
+    status: str | None = Field(None, description="pending, processing, completed, failed, …")
+    model: str | None = None
+    size: str | None = Field(None, examples=["1024x1024"])
+    start: str | None = Field(None, alias="from", description="first local day, YYYY-MM-DD")
+    end: str | None = Field(None, alias="to", description="the day after the last, YYYY-MM-DD")
+    favourite: str | None = Field(None, description="true: starred tasks only")
+    page: str | None = Field(None, description="1 (default) and on")
+    limit: int = Field(30, description="tasks per page, at most 100")
+
+
+def _history(user_id: int, filters: history.Filters) -> tuple[list[dict[str, Any]], int]:
     with db.read() as session:
-        found = task_views.snapshots(
-            session, task_views.recent(session, user_id=user_id, limit=limit)
-        )
-        return _with_standing(session, found)
+        found = history.page(session, user_id=user_id, filters=filters)
+        return _with_standing(session, task_views.snapshots(session, found.tasks)), found.total
 
 
-@router.get("", response_model=list[TaskOut])
-def recent(request: Request, user: ReadCaller, limit: int = 30) -> list[TaskOut]:
-    """The user's latest tasks, newest first (at most 100)."""
+def _page_link(request: Request, page: int) -> str:
+    return str(request.url.include_query_params(page=page))
+
+
+@router.get(
+    "",
+    response_model=list[TaskOut],
+    responses={
+        200: {
+            "headers": {
+                "X-Total-Count": {"description": "How many tasks match, on every page"},
+                "Link": {"description": 'rel="next" / rel="prev" pages (RFC 8288)'},
+            }
+        },
+        400: {},
+    },
+)
+def recent(
+    request: Request, response: Response, user: ReadCaller, query: Annotated[HistoryQuery, Query()]
+) -> list[TaskOut]:
+    """The user's tasks, newest first (at most 100 a page): searched and filtered.
+
+    `q` finds every word in the prompt (any case); `status`, `model`, `size`;
+    `from`/`to` are local dates in the account's zone (`to` not included);
+    `favourite=true` keeps the starred ones. The total is in `X-Total-Count`,
+    the neighbouring pages in `Link`.
+    """
     lang = request_lang(request)
-    return [task_out(s, lang) for s in _snapshots(user.user_id, max(1, min(limit, 100)))]
+    filters = history.check_filters(
+        {
+            **query.model_dump(by_alias=True, exclude={"limit"}),
+            "per_page": max(1, min(query.limit, history.PER_PAGE_MAX)),
+        },
+        zone=usage.zone_of(user.time_zone),
+    )
+    found, total = _history(user.user_id, filters)
+    pages = max(1, -(-total // filters.per_page))
+    response.headers["X-Total-Count"] = str(total)
+    links = []
+    if filters.page < pages:
+        links.append(f'<{_page_link(request, filters.page + 1)}>; rel="next"')
+    if filters.page > 1:
+        links.append(f'<{_page_link(request, filters.page - 1)}>; rel="prev"')
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    return [task_out(s, lang) for s in found]
 
 
 def _one(user_id: int, task_id: int) -> dict[str, Any]:
@@ -309,6 +364,78 @@ def _one(user_id: int, task_id: int) -> dict[str, Any]:
 def get_task(task_id: int, request: Request, user: ReadCaller) -> TaskOut:
     """One of the user's tasks (404 for anyone else's)."""
     return task_out(_one(user.user_id, task_id), request_lang(request))
+
+
+class FavouriteOut(BaseModel):
+    """A task's star."""
+
+    task_id: int
+    favourite: bool
+
+
+@router.put("/{task_id}/favourite", response_model=FavouriteOut, responses={404: {}})
+async def star(task_id: int, user: GenerateCaller) -> FavouriteOut:
+    """Star one of your tasks (the history's favourites)."""
+    await run_in_threadpool(
+        functools.partial(
+            task_flow.set_favourite, task_id=task_id, user_id=user.user_id, favourite=True
+        )
+    )
+    return FavouriteOut(task_id=task_id, favourite=True)
+
+
+@router.delete("/{task_id}/favourite", response_model=FavouriteOut, responses={404: {}})
+async def unstar(task_id: int, user: GenerateCaller) -> FavouriteOut:
+    """Take the star off one of your tasks."""
+    await run_in_threadpool(
+        functools.partial(
+            task_flow.set_favourite, task_id=task_id, user_id=user.user_id, favourite=False
+        )
+    )
+    return FavouriteOut(task_id=task_id, favourite=False)
+
+
+@router.delete(
+    "/{task_id}",
+    status_code=204,
+    responses={404: {}, 409: {"description": "Still waiting or running: cancel it first"}},
+)
+async def delete_task(task_id: int, user: GenerateCaller) -> Response:
+    """Delete a finished task: its images are removed; what it cost stays in the ledger."""
+    await run_in_threadpool(
+        functools.partial(task_flow.delete, task_id=task_id, user_id=user.user_id)
+    )
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{task_id}/retry",
+    status_code=202,
+    response_model=AcceptedOut,
+    responses={400: {}, 402: {}, 404: {}, 429: {}},
+)
+async def retry(task_id: int, request: Request, user: GenerateCaller) -> JSONResponse:
+    """Run a failed or cancelled task again as a new task with its settings (charged anew).
+
+    An optional JSON body `{"request_id": ...}`: the same id twice makes one task.
+    """
+    data = await json_object(request) if (await request.body()).strip() else {}
+    submitted = await run_in_threadpool(
+        functools.partial(
+            task_flow.retry,
+            task_id=task_id,
+            user_id=user.user_id,
+            provider=providers.configured_name(),
+            request_id=generation.request_id(data.get("request_id")),
+        )
+    )
+    out = AcceptedOut(
+        task_id=submitted.task_id,
+        status=submitted.snapshot["status"],
+        cost=submitted.snapshot["cost"],
+        balance=submitted.balance,
+    )
+    return JSONResponse(out.model_dump(), status_code=202)
 
 
 @router.post(

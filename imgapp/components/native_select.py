@@ -13,7 +13,7 @@ from typing import Any
 
 import reflex as rx
 
-_STYLE = {
+SELECT_STYLE = {
     "height": "var(--space-6)",
     "padding": "0 var(--space-2)",
     "border": "1px solid var(--gray-a7)",
@@ -34,6 +34,6 @@ def native_select(
     return rx.el.select(
         *[rx.el.option(label, value=value) for value, label in options],
         id=select_id,
-        style=_STYLE,
+        style=SELECT_STYLE,
         **props,
     )

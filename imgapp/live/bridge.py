@@ -295,15 +295,22 @@ async def _on_event(event: events.Event) -> None:
         metrics.record_push(time.time() - event.published_at)
 
 
+async def _apply_task(event: events.Event) -> int:
+    if event.data.get("deleted"):  # its owner deleted it: it leaves their pages; no money moved
+        return await push(event.user_id, event.data)
+    if event.data.get("status") == TaskStatus.COMPLETED.value:
+        standings.forget_durations()  # a new duration to estimate from
+    reached = await push(event.user_id, event.data)
+    if _moves_report(event.data):
+        reached += await refresh_usage(event.user_id)
+    return reached
+
+
 async def _apply(event: events.Event) -> int:
     """Push one event to the open pages it concerns; how many pushes reached a tab."""
     reached = 0
     if event.topic == "task":
-        if event.data.get("status") == TaskStatus.COMPLETED.value:
-            standings.forget_durations()  # a new duration to estimate from
-        reached += await push(event.user_id, event.data)
-        if _moves_report(event.data):
-            reached += await refresh_usage(event.user_id)
+        reached += await _apply_task(event)
     elif event.topic == "payment":
         reached += await push_payment(event.user_id, event.data)
         reached += await refresh_usage(event.user_id)

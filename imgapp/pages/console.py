@@ -1,4 +1,4 @@
-"""Console page `/console`: parameters with a live cost preview, live task list, gallery."""
+"""Console page `/console`: the form (draw or edit) with its live cost, live tasks, the history."""
 
 import reflex as rx
 
@@ -7,6 +7,7 @@ from imgapp.components.layout import signed_in_page
 from imgapp.components.status import task_status_color
 from imgapp.components.text import t
 from imgapp.core import routes
+from imgapp.pages.console_history import history_section
 from imgapp.state.app import AppState
 from imgapp.state.console import ConsoleState
 
@@ -371,45 +372,6 @@ def _tasks() -> rx.Component:
     )
 
 
-def _gallery() -> rx.Component:
-    return rx.flex(
-        rx.heading(t("console.gallery"), size="4", as_="h2"),
-        rx.cond(
-            ConsoleState.gallery.length() > 0,  # type: ignore[attr-defined]
-            rx.grid(
-                rx.foreach(
-                    ConsoleState.gallery,
-                    lambda img: rx.card(
-                        rx.flex(
-                            rx.image(
-                                src=img["url"], width="100%", border_radius="6px", alt=img["prompt"]
-                            ),
-                            rx.flex(
-                                rx.badge(img["provider"], size="1"),
-                                rx.spacer(),
-                                rx.link(
-                                    t("console.download"), href=img["url"] + "?download=1", size="1"
-                                ),
-                                align="center",
-                            ),
-                            direction="column",
-                            spacing="2",
-                        ),
-                        size="1",
-                        class_name="gallery-item",
-                    ),
-                ),
-                columns=rx.breakpoints(initial="2", md="4"),
-                spacing="3",
-                id="gallery",
-            ),
-            rx.text(t("console.no_images"), color_scheme="gray", size="2"),
-        ),
-        direction="column",
-        spacing="2",
-    )
-
-
 @rx.page(
     route=routes.CONSOLE,
     title="imgapp",
@@ -428,7 +390,7 @@ def console() -> rx.Component:
                 spacing="5",
                 width="100%",
             ),
-            _gallery(),
+            history_section(),
             direction="column",
             spacing="6",
         ),

@@ -111,6 +111,7 @@ def snapshot(task: Task, images: list[TaskImage]) -> dict[str, object]:
         "quality": task.quality,
         "style": task.style,
         "favourite": task.favourite,
+        "deleted": task.deleted_at is not None,  # its owner deleted it: pages drop it
         "source_upload_id": task.source_upload_id,
         "mask_upload_id": task.mask_upload_id,
         "provider": task.provider,

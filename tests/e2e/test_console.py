@@ -56,13 +56,13 @@ def test_progress_moves_live_in_two_tabs_and_cancel_refunds_live(app_server, bro
     expect(_card(other_tab, second_id)).to_have_attribute("data-status", "cancelled")
     expect(other_tab.locator("#header-balance")).to_have_text("92")
 
-    # The first finishes; its image is in the gallery of both tabs, and survives a reload.
+    # The first finishes; its image is in the history of both tabs, and survives a reload.
     expect(_card(page, task_id)).to_have_attribute("data-status", "completed", timeout=30_000)
-    expect(other_tab.locator(".gallery-item")).to_have_count(1)
+    expect(other_tab.locator(".history-item[data-status='completed'] img")).to_have_count(1)
     page.reload()
     expect(_card(page, task_id)).to_have_attribute("data-status", "completed")
     expect(_card(page, second_id)).to_have_attribute("data-status", "cancelled")
-    image = page.locator("#gallery img").first
+    image = page.locator("#history img").first
     expect(image).to_have_attribute("src", re.compile(r"^/api/images/\d+$"))
 
 
@@ -179,3 +179,80 @@ def test_an_uploaded_picture_is_edited_under_a_mask_with_place_time_and_progress
     expect(result).to_be_visible()
     assert result.get_attribute("src").startswith("/api/images/")
     expect(page.locator("#header-balance")).to_contain_text("168")  # 200 - 4 x 8
+
+
+def _history_item(page, task_id: str):
+    return page.locator(f".history-item[data-task-id='{task_id}']")
+
+
+def _search_star_and_filter(page) -> str:
+    """Search finds the lighthouse, which is starred; filters narrow and clear; its id."""
+    page.fill("#history-search", "灯塔")
+    expect(page.locator(".history-item")).to_have_count(1)
+    lighthouse = page.locator(".history-item").first
+    lighthouse_id = lighthouse.get_attribute("data-task-id")
+    lighthouse.locator(".history-star").click()
+    expect(_history_item(page, lighthouse_id)).to_have_attribute("data-favourite", "1")
+    page.click("#history-clear")
+    expect(page.locator(".history-item")).to_have_count(3)
+    page.click("#history-favourites")
+    expect(page.locator(".history-item")).to_have_count(1)
+    page.click("#history-favourites")
+    page.select_option("#history-status", "cancelled")
+    expect(page.locator("#history-empty")).to_contain_text("没有符合筛选条件的任务")
+    page.click("#history-clear")
+    return lighthouse_id
+
+
+def test_the_history_searches_stars_deletes_and_retries_with_money_exact(
+    app_server, browser_context
+):
+    email = unique_email("console-history")
+    page = browser_context.new_page()
+    sign_up(page, app_server, email)
+    grant(app_server, email, 100)
+    page.goto(app_server.url + "/console")
+    for prompt in ("灯塔与海鸥", "雪山小屋", "城市夜景"):
+        page.fill("#prompt", prompt)
+        page.click("#generate")
+    expect(page.locator(".task-card[data-status='completed']")).to_have_count(3, timeout=60_000)
+    expect(page.locator("#history-total")).to_have_text("共 3 个任务")
+    expect(page.locator(".history-item")).to_have_count(3)
+    expect(page.locator("#header-balance")).to_contain_text("76")  # 100 - 3 x 8
+
+    lighthouse_id = _search_star_and_filter(page)
+
+    # Delete: two clicks; gone from the history and the task list; the money stays.
+    night = page.locator(".history-item").first
+    night_id = night.get_attribute("data-task-id")
+    night.locator(".history-delete").click()
+    night.locator(".history-delete-confirm").click()
+    expect(_history_item(page, night_id)).to_have_count(0)
+    expect(_card(page, night_id)).to_have_count(0)
+    expect(page.locator("#history-total")).to_have_text("共 2 个任务")
+    expect(page.locator("#header-balance")).to_contain_text("76")
+    page.wait_for_timeout(1500)  # the live safety net's round reads the deleted task too
+    expect(_card(page, night_id)).to_have_count(0)
+    page.reload()
+    expect(page.locator("#history-total")).to_have_text("共 2 个任务")
+    expect(page.locator(".task-card")).to_have_count(2)
+
+    # Retry a cancelled task: a new task with its settings, charged anew, runs to the end.
+    page.fill("#prompt", "取消后重试")
+    page.click("#generate")
+    newest = page.locator(".task-card").first
+    newest.locator(".task-cancel").click()
+    expect(newest).to_have_attribute("data-status", "cancelled", timeout=20_000)
+    expect(page.locator("#header-balance")).to_contain_text("76")  # refunded
+    cancelled_id = newest.get_attribute("data-task-id")
+    _history_item(page, cancelled_id).locator(".history-retry").click()
+    expect(page.locator(".task-card").first).not_to_have_attribute("data-task-id", cancelled_id)
+    expect(page.locator(".task-card").first).to_have_attribute(
+        "data-status", "completed", timeout=60_000
+    )
+    expect(page.locator(".task-card .task-prompt").first).to_have_text("取消后重试")
+    expect(page.locator("#header-balance")).to_contain_text("68")
+
+    # "Again with these settings" puts the task's settings back in the form.
+    _history_item(page, lighthouse_id).locator(".history-again").click()
+    expect(page.locator("#prompt")).to_have_value("灯塔与海鸥")
