@@ -27,9 +27,11 @@ from imgapp.api import (
     payments,
     security,
     sessions,
+    share,
     task_processing,
     uploads,
     usage,
+    webhooks,
 )
 from imgapp.api.hardening import BodyLimit, SecurityHeaders
 from imgapp.api.responses import error_response, request_lang
@@ -102,9 +104,11 @@ def create_api() -> FastAPI:
     api.include_router(keys.router)
     api.include_router(audit.router)
     api.include_router(billing.router)
+    api.include_router(webhooks.router)  # before generation: /{task_id}/webhooks
     api.include_router(generation.router)
     api.include_router(images.router)
     api.include_router(uploads.router)
+    api.include_router(share.router)
     api.include_router(task_processing.router)
     api.include_router(payments.router)
     api.include_router(usage.router)

@@ -24,7 +24,7 @@ from imgapp.core import db, i18n, routes
 from imgapp.flows import tasks as task_flow
 from imgapp.gateways import providers
 from imgapp.models.tasks import ACTIVE
-from imgapp.services import generation, history, task_views, usage
+from imgapp.services import generation, history, task_views, usage, webhooks
 from imgapp.services.errors import ValidationFailed
 from imgapp.state import standings
 
@@ -42,6 +42,14 @@ class GenerateIn(BaseModel):
     quality: str | None = Field(default=None, examples=["standard"])
     style: str | None = None
     request_id: str | None = Field(default=None, description="the same id twice = one task")
+    webhook_url: str | None = Field(
+        default=None,
+        description="Where to POST this task's events (signed per Standard Webhooks with your"
+        " secret from /security).",
+    )
+    webhook_events: list[str] | None = Field(
+        default=None, description="Any of start, progress, completed (default: completed)."
+    )
 
 
 class AcceptedOut(BaseModel):
@@ -54,10 +62,13 @@ class AcceptedOut(BaseModel):
 
 
 class ImageOut(BaseModel):
-    """One image of a task; `url` serves it to its owner only."""
+    """One image of a task; `url` serves it to its owner only; `share_url` to anyone."""
 
     id: int
     url: str
+    share_url: str | None = Field(
+        default=None, description="Its public link, when you shared it (PUT .../share)."
+    )
 
 
 class TaskOut(BaseModel):
@@ -84,6 +95,8 @@ class TaskOut(BaseModel):
     cancelled_at: datetime | None
     images: list[ImageOut]
     favourite: bool = False
+    webhook_url: str | None = None
+    webhook_events: list[str] = Field(default_factory=list)
     source_image_url: str | None = Field(
         default=None, description="An edit: the uploaded picture it started from (owner only)."
     )
@@ -114,18 +127,31 @@ class CancelOut(BaseModel):
     refunded: int
 
 
+_SHAPED = frozenset({"images", "webhook_url", "webhook_events"})  # written out by `task_out`
+
+
 def task_out(snapshot: dict[str, Any], lang: str) -> TaskOut:
     """A task snapshot as the API shows it, its message in the caller's language."""
     key = snapshot["message_key"]
     message = i18n.text(key, lang, **snapshot["message_params"]) if key else ""
     source, mask = snapshot.get("source_upload_id"), snapshot.get("mask_upload_id")
+    shares = snapshot.get("image_shares") or {}
     return TaskOut(
         task_id=snapshot["id"],
         message=message,
-        images=[ImageOut(id=i, url=f"/api/images/{i}") for i in snapshot["image_ids"]],
+        images=[
+            ImageOut(
+                id=i,
+                url=f"/api/images/{i}",
+                share_url=routes.share_url(token) if (token := shares.get(str(i))) else None,
+            )
+            for i in snapshot["image_ids"]
+        ],
         source_image_url=routes.upload_url(source) if source else None,
+        webhook_url=snapshot.get("webhook_url"),
+        webhook_events=[e for e in str(snapshot.get("webhook_events") or "").split(",") if e],
         mask_url=routes.upload_url(mask) if mask else None,
-        **{k: snapshot[k] for k in TaskOut.model_fields if k in snapshot and k != "images"},
+        **{k: snapshot[k] for k in TaskOut.model_fields if k in snapshot and k not in _SHAPED},
     )
 
 
@@ -137,6 +163,7 @@ def _submit(user_id: int, data: dict[str, Any]) -> task_flow.Outcome:
         params=params,
         provider=providers.configured_name(),
         request_id=request_id,
+        webhook=webhooks.check_target(data.get("webhook_url"), data.get("webhook_events")),
     )
 
 
@@ -201,7 +228,9 @@ async def _edit_form(request: Request) -> tuple[dict[str, Any], bytes, bytes | N
         if isinstance(value, StarletteUploadFile):
             if name in {"image", "mask"}:
                 files[name] = await value.read()
-        elif name in (*_EDIT_FIELDS, "request_id"):
+        elif name == "webhook_events":  # repeated, or one comma-separated field
+            fields.setdefault(name, []).extend(value.split(","))
+        elif name in (*_EDIT_FIELDS, "request_id", "webhook_url"):
             fields[name] = int(value) if name == "n" and value.isdigit() else value
     await form.close()
     if "image" not in files:
@@ -215,6 +244,7 @@ def _submit_edit(
     user_id: int, fields: dict[str, Any], image: bytes, mask: bytes | None
 ) -> task_flow.Outcome:
     params = generation.validate(fields)  # the form first: a bad field keeps no picture
+    webhooks.check_target(fields.get("webhook_url"), fields.get("webhook_events"))
     return task_flow.submit_edit(
         user_id=user_id,
         params=params,
@@ -222,6 +252,7 @@ def _submit_edit(
         image=image,
         mask=mask,
         request_id=generation.request_id(fields.get("request_id")),
+        webhook=webhooks.check_target(fields.get("webhook_url"), fields.get("webhook_events")),
     )
 
 
@@ -259,7 +290,7 @@ def _submit_edit(
                             },
                             **{
                                 name: {"type": "integer" if name == "n" else "string"}
-                                for name in (*_EDIT_FIELDS, "request_id")
+                                for name in (*_EDIT_FIELDS, "request_id", "webhook_url")
                             },
                         },
                     }

@@ -37,6 +37,19 @@ NAV: tuple[tuple[str, str], ...] = (
 )
 
 
+SHARE = "/s"  # public pages of shared images: /s/<token>
+
+
+def share_path(token: str) -> str:
+    """The public page of a shared image (relative)."""
+    return f"{SHARE}/{token}"
+
+
+def share_url(token: str) -> str:
+    """The public page of a shared image, as people paste it (absolute, on `SITE_URL`)."""
+    return get_settings().site_url.rstrip("/") + share_path(token)
+
+
 def upload_url(upload_id: int) -> str:
     """Where an uploaded picture is served (to its owner only)."""
     return f"{API_UPLOADS}/{upload_id}"

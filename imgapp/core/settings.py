@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     # Fair share (services/fair_share): waiting and running tasks per person (0: no cap).
     task_max_queued_per_user: int = Field(default=20, ge=0, le=10_000)
     task_max_running_per_user: int = Field(default=0, ge=0, le=1_000)
+    # Task webhooks (services/webhooks, worker/webhooks): private and loopback targets
+    # are refused unless allowed (development and tests); each POST's timeout; how
+    # long failed deliveries are retried (exponential backoff).
+    webhook_allow_private_urls: bool = False
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_retry_hours: int = Field(default=24, ge=1, le=72)
     live_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     task_progress_interval_seconds: float = Field(default=0.5, ge=0, le=10)
 

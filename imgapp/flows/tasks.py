@@ -24,7 +24,7 @@ from imgapp.core.settings import get_settings
 from imgapp.flows import uploads as upload_flow
 from imgapp.gateways import image_files
 from imgapp.models import Task
-from imgapp.services import history, queue, task_views, uploads
+from imgapp.services import history, queue, sharing, task_views, uploads, webhooks
 from imgapp.services.generation import Params
 
 
@@ -60,6 +60,7 @@ def submit(
     request_id: str | None = None,
     source_upload_id: int | None = None,
     mask_upload_id: int | None = None,
+    webhook: webhooks.Target | None = None,
 ) -> Outcome:
     """Queue a validated request and charge for it; the same request id answers the same task.
 
@@ -76,6 +77,7 @@ def submit(
             request_id=request_id,
             source_upload_id=source_upload_id,
             mask_upload_id=mask_upload_id,
+            webhook=webhook,
         )
 
     outcome = db.call(run)
@@ -93,6 +95,7 @@ def _queue(
     request_id: str | None,
     source_upload_id: int | None,
     mask_upload_id: int | None,
+    webhook: webhooks.Target | None = None,
 ) -> Outcome:
     source = (
         uploads.source_of(
@@ -109,6 +112,7 @@ def _queue(
         request_id=request_id,
         max_queued=get_settings().task_max_queued_per_user,
         source=source,
+        webhook=webhook,
     )
     [snapshot] = task_views.snapshots(session, [submitted.task])
     return Outcome(snapshot, submitted.balance, replayed=submitted.replayed)
@@ -131,6 +135,9 @@ def retry(*, task_id: int, user_id: int, provider: str, request_id: str | None =
             request_id=request_id,
             source_upload_id=earlier.source_upload_id,
             mask_upload_id=earlier.mask_upload_id,
+            webhook=webhooks.Target(earlier.webhook_url, tuple(earlier.webhook_events.split(",")))
+            if earlier.webhook_url
+            else None,
         )
 
     outcome = db.call(run)
@@ -145,6 +152,22 @@ def set_favourite(*, task_id: int, user_id: int, favourite: bool) -> Outcome:
     def run(session: Session) -> Outcome:
         history.set_favourite(session, task_id=task_id, user_id=user_id, favourite=favourite)
         return Outcome(_one(session, task_id))
+
+    outcome = db.call(run)
+    _publish(outcome.snapshot)
+    return outcome
+
+
+def set_shared(*, image_id: int, user_id: int, shared: bool) -> Outcome:
+    """Publish one of the person's images at its own link, or take it down at once.
+
+    Answers the image's task as it now is; every open tab of theirs hears it.
+    """
+
+    def run(session: Session) -> Outcome:
+        change = sharing.share if shared else sharing.revoke
+        image = change(session, image_id=image_id, user_id=user_id)
+        return Outcome(_one(session, image.task_id))
 
     outcome = db.call(run)
     _publish(outcome.snapshot)
@@ -175,6 +198,7 @@ def submit_edit(
     image: bytes,
     mask: bytes | None = None,
     request_id: str | None = None,
+    webhook: webhooks.Target | None = None,
 ) -> Outcome:
     """An edit sent in one request: the picture (and mask) judged and kept, then the task.
 
@@ -192,6 +216,7 @@ def submit_edit(
             request_id=request_id,
             source_upload_id=source.id,
             mask_upload_id=cutout.id if cutout else None,
+            webhook=webhook,
         )
     except BaseException:
         upload_flow.discard(made)

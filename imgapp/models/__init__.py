@@ -9,11 +9,13 @@ from imgapp.models.payments import PaymentStatus, PaymentTransaction
 from imgapp.models.tasks import Task, TaskImage, TaskStatus
 from imgapp.models.uploads import Upload, UploadPurpose
 from imgapp.models.user import User, UserSession
+from imgapp.models.webhooks import DeliveryStatus, WebhookDelivery
 
 __all__ = [
     "ApiKey",
     "AuditLog",
     "BillingAccount",
+    "DeliveryStatus",
     "InviteRelation",
     "InviteStatus",
     "LedgerEntry",
@@ -28,5 +30,6 @@ __all__ = [
     "UploadPurpose",
     "User",
     "UserSession",
+    "WebhookDelivery",
     "WorkerHeartbeat",
 ]

@@ -139,6 +139,10 @@ class Task(SQLModel, table=True):
         default=None,
         sa_column=Column(BigIntKey, ForeignKey("uploads.id", ondelete="RESTRICT"), nullable=True),
     )
+    # An API caller's webhook: where to POST this task's events, and which ones
+    # ("start,progress,completed"; services/webhooks). None: no webhook.
+    webhook_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    webhook_events: str = Field(default="", max_length=40, nullable=False)
     # The history: starred by its owner; deleted by its owner (its images and files
     # gone, the row kept so the ledger's entries still name it; hidden everywhere).
     favourite: bool = Field(
@@ -159,7 +163,10 @@ class TaskImage(SQLModel, table=True):
     """A generated image file, served only to its owner by id."""
 
     __tablename__ = "task_images"
-    __table_args__ = (Index("ix_task_images_task", "task_id"),)
+    __table_args__ = (
+        Index("ix_task_images_task", "task_id"),
+        Index("ix_task_images_share_token", "share_token", unique=True),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(BigIntKey, primary_key=True))
     task_id: int = Field(
@@ -177,4 +184,8 @@ class TaskImage(SQLModel, table=True):
     height: int = Field(nullable=False)
     size_bytes: int = Field(nullable=False)
     provider: str = Field(max_length=16, nullable=False)
+    # A public link `/s/<share_token>` its owner turned on (None: private). Turning
+    # it off clears the token, so the link is dead at once; on again: a new one.
+    share_token: str | None = Field(default=None, max_length=43, nullable=True)
+    shared_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

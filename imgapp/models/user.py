@@ -48,6 +48,8 @@ class User(SQLModel, table=True):
     )
     totp_enabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     totp_last_step: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # Signs this person's task webhooks (Standard Webhooks, `whsec_...`); made on first use.
+    webhook_secret: str | None = Field(default=None, max_length=64, nullable=True)
 
     @property
     def two_factor_enabled(self) -> bool:

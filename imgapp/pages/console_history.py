@@ -134,6 +134,76 @@ def _history_filters() -> rx.Component:
     )
 
 
+def _share_row(share: rx.Var) -> rx.Component:
+    return rx.flex(
+        rx.image(
+            src=share["thumb"], width="40px", height="40px", object_fit="cover", border_radius="4px"
+        ),
+        rx.cond(
+            share["link"] != "",
+            rx.flex(
+                rx.input(
+                    value=share["link"],
+                    read_only=True,
+                    size="1",
+                    width="19em",
+                    class_name="share-link",
+                    on_focus=rx.call_script("document.activeElement.select()"),
+                ),
+                rx.button(
+                    t("console.share_copy"),
+                    on_click=ConsoleState.copy_link(share["link"]),
+                    size="1",
+                    variant="soft",
+                    class_name="share-copy",
+                ),
+                rx.button(
+                    t("console.share_off"),
+                    on_click=ConsoleState.stop_sharing(share["id"]),
+                    size="1",
+                    variant="soft",
+                    color_scheme="tomato",
+                    class_name="share-off",
+                ),
+                spacing="1",
+                align="center",
+            ),
+            rx.button(
+                t("console.share_on"),
+                on_click=ConsoleState.share_image(share["id"]),
+                size="1",
+                class_name="share-on",
+            ),
+        ),
+        spacing="2",
+        align="center",
+    )
+
+
+def _share_popover(item: rx.Var) -> rx.Component:
+    """Per image: a public link to turn on, copy, or take down at once."""
+    return rx.popover.root(
+        rx.popover.trigger(
+            rx.button(
+                rx.cond(item.shared, rx.icon("link", size=12), rx.fragment()),
+                t("console.share"),
+                size="1",
+                variant="ghost",
+                class_name="history-share",
+            )
+        ),
+        rx.popover.content(
+            rx.flex(
+                rx.text(t("console.share_intro"), size="1", color_scheme="gray"),
+                rx.foreach(item.shares, _share_row),
+                direction="column",
+                spacing="2",
+            ),
+            max_width="34em",
+        ),
+    )
+
+
 def _history_actions(item: rx.Var) -> rx.Component:
     return rx.flex(
         rx.icon_button(
@@ -168,6 +238,7 @@ def _history_actions(item: rx.Var) -> rx.Component:
             item.cover != "",
             rx.link(t("console.download"), href=item.cover + "?download=1", size="1"),
         ),
+        rx.cond(item.cover != "", _share_popover(item)),
         rx.spacer(),
         rx.cond(
             ~item.active,

@@ -8,7 +8,11 @@ from imgapp.components.native_select import native_select
 from imgapp.components.tables import field, rows_table
 from imgapp.components.text import t
 from imgapp.core import routes
-from imgapp.pages.security_credentials import api_keys_section, two_factor_section
+from imgapp.pages.security_credentials import (
+    api_keys_section,
+    two_factor_section,
+    webhook_secret_section,
+)
 from imgapp.state.app import AppState
 from imgapp.state.security import CATEGORIES, SecurityState
 
@@ -212,6 +216,7 @@ def security() -> rx.Component:
                 _sessions(),
                 two_factor_section(),
                 api_keys_section(),
+                webhook_secret_section(),
                 _log(),
                 direction="column",
                 spacing="5",

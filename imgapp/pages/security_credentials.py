@@ -16,8 +16,9 @@ from imgapp.components.tables import field, rows_table
 from imgapp.components.text import t
 from imgapp.models.credentials import API_KEY_NAME_MAX_LENGTH
 from imgapp.state.api_keys import DEFAULT_DAYS, MAX_DAYS, MIN_DAYS, ApiKeysState
-from imgapp.state.reauth import FOR_CODES, FOR_KEY, ReauthState
+from imgapp.state.reauth import FOR_CODES, FOR_KEY, FOR_SECRET, ReauthState
 from imgapp.state.two_factor import TwoFactorState
+from imgapp.state.webhook_secret import WebhookSecretState
 
 
 def _error(message: rx.Var[str], error_id: str) -> rx.Component:
@@ -578,4 +579,60 @@ def api_keys_section() -> rx.Component:
         ),
         card_id="api-keys-card",
         on_mount=ApiKeysState.load,
+    )
+
+
+def webhook_secret_section() -> rx.Component:
+    """The secret task webhooks are signed with: show, copy, replace (after confirming)."""
+    return section_card(
+        "sec.webhook_title",
+        rx.text(t("sec.webhook_hint"), size="2", color_scheme="gray"),
+        rx.cond(
+            WebhookSecretState.secret != "",
+            rx.flex(
+                rx.input(
+                    value=WebhookSecretState.secret,
+                    read_only=True,
+                    id="webhook-secret",
+                    font_family="var(--code-font-family)",
+                    flex="1",
+                    min_width="0",
+                    on_focus=rx.call_script("document.getElementById('webhook-secret').select()"),
+                ),
+                _copy_button(WebhookSecretState.secret, "copy-webhook-secret"),
+                rx.button(
+                    t("sec.webhook_hide"),
+                    type="button",
+                    variant="soft",
+                    color_scheme="gray",
+                    size="1",
+                    on_click=WebhookSecretState.hide,
+                    id="webhook-secret-hide",
+                ),
+                spacing="2",
+                align="center",
+                width="100%",
+            ),
+            rx.button(
+                t("sec.webhook_show"),
+                type="button",
+                variant="soft",
+                on_click=WebhookSecretState.reveal,
+                id="webhook-secret-show",
+                align_self="start",
+            ),
+        ),
+        rx.button(
+            t("sec.webhook_rotate"),
+            type="button",
+            variant="soft",
+            color_scheme="amber",
+            on_click=WebhookSecretState.rotate,
+            id="webhook-secret-rotate",
+            align_self="start",
+        ),
+        _reauth(FOR_SECRET, WebhookSecretState.confirm),
+        _error(WebhookSecretState.secret_error, "webhook-secret-error"),
+        card_id="webhook-secret-card",
+        on_mount=WebhookSecretState.load,
     )

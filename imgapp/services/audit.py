@@ -37,6 +37,7 @@ class Action(StrEnum):
     API_KEY_CREATED = "api_key_created"
     API_KEY_FIRST_USED = "api_key_first_used"
     API_KEY_REVOKED = "api_key_revoked"
+    WEBHOOK_SECRET_ROTATED = "webhook_secret_rotated"  # noqa: S105 - an action name
     CREDITS_CHARGED = "credits_charged"
     CREDITS_RECHARGED = "credits_recharged"
     CREDITS_REFUNDED = "credits_refunded"

@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 from imgapp.models import Task, TaskImage, TaskStatus
 from imgapp.models.base import require_id, utcnow
 from imgapp.models.tasks import ACTIVE
-from imgapp.services import fair_share, ledger
+from imgapp.services import fair_share, ledger, task_views, webhooks
 from imgapp.services.errors import NotFound, TaskFinished
 from imgapp.services.generation import Params, cost
 from imgapp.services.task_views import encode_message
@@ -81,6 +81,7 @@ def submit(
     request_id: str | None = None,
     max_queued: int = 0,
     source: EditSource | None = None,
+    webhook: webhooks.Target | None = None,
 ) -> Submitted:
     """Queue a task and charge for it in this transaction; the same request id returns it again.
 
@@ -108,6 +109,8 @@ def submit(
         queue_turn=fair_share.next_turn(session, user_id=user_id),
         source_upload_id=source.image.id if source else None,
         mask_upload_id=source.mask.id if source and source.mask else None,
+        webhook_url=webhook.url if webhook else None,
+        webhook_events=webhook.stored_events if webhook else "",
         created_at=now,
         updated_at=now,
     )
@@ -164,8 +167,13 @@ def claim(
         )
         .returning(Task)
     )
-    claimed = session.scalars(statement, execution_options={"synchronize_session": False})
-    return sorted(claimed, key=lambda t: (t.queue_turn, require_id(t.id)))  # in turn, to start
+    claimed = sorted(
+        session.scalars(statement, execution_options={"synchronize_session": False}),
+        key=lambda t: (t.queue_turn, require_id(t.id)),  # in turn, to start
+    )
+    if heard := [task_views.snapshot(t, []) for t in claimed if t.webhook_url]:
+        webhooks.queue_event(session, heard, "start")
+    return claimed
 
 
 def heartbeat(
@@ -187,7 +195,7 @@ def heartbeat(
         values["progress"] = max(0, min(99, progress))
     if message is not None:
         values["message"] = message[:255]
-    return session.scalars(
+    written = session.scalars(
         update(Task)
         .where(
             col(Task.id) == task_id,
@@ -198,6 +206,9 @@ def heartbeat(
         .returning(Task),
         execution_options={"synchronize_session": False, "populate_existing": True},
     ).first()
+    if written is not None and written.webhook_url and progress is not None:
+        webhooks.queue_event(session, [task_views.snapshot(written, [])], "progress")
+    return written
 
 
 @dataclass(frozen=True)
@@ -251,7 +262,7 @@ def _complete_all(session: Session, worker_id: str, completions: list[Completion
             updated_at=now,
             lease_expires_at=None,
         )
-        .returning(col(Task.id), col(Task.user_id)),
+        .returning(col(Task.id), col(Task.user_id), col(Task.webhook_url)),
         execution_options={"synchronize_session": False},
     ).all()
     owner = {row.id: row.user_id for row in rows}
@@ -273,6 +284,8 @@ def _complete_all(session: Session, worker_id: str, completions: list[Completion
         for position, image in enumerate(c.images)
     )
     session.flush()
+    if heard := [row.id for row in rows if row.webhook_url]:
+        webhooks.queue_event(session, task_views.snapshots_by_id(session, heard), "completed")
     return [c.task_id in owner for c in completions]
 
 
@@ -352,7 +365,9 @@ def fail(
     ).first()
     if row is None:
         return None
-    return _refund(session, task_id=task_id, user_id=row.user_id, why="task failed")
+    ended = _refund(session, task_id=task_id, user_id=row.user_id, why="task failed")
+    webhooks.queue_ended(session, [task_id])
+    return ended
 
 
 def release(session: Session, *, task_id: int, worker_id: str) -> bool:
@@ -404,7 +419,10 @@ def cancel(session: Session, *, task_id: int, user_id: int) -> Ended:
     if row is None:
         session.refresh(task)
         raise TaskFinished(task.status)
-    return _refund(session, task_id=task_id, user_id=user_id, why="task cancelled")
+    ended = _refund(session, task_id=task_id, user_id=user_id, why="task cancelled")
+    if task.webhook_url:
+        webhooks.queue_ended(session, [task_id])
+    return ended
 
 
 @dataclass(frozen=True)
@@ -456,6 +474,7 @@ def recover_expired(session: Session, *, max_attempts: int) -> Recovery:
         _refund(session, task_id=task_id, user_id=user_id, why="task failed")
         for task_id, user_id in exhausted
     ]
+    webhooks.queue_ended(session, [e.task_id for e in refunds])
     return Recovery(
         list(requeued), [e.task_id for e in refunds], {e.task_id: e.balance for e in refunds}
     )

@@ -112,6 +112,8 @@ def snapshot(task: Task, images: list[TaskImage]) -> dict[str, object]:
         "style": task.style,
         "favourite": task.favourite,
         "deleted": task.deleted_at is not None,  # its owner deleted it: pages drop it
+        "webhook_url": task.webhook_url,
+        "webhook_events": task.webhook_events,
         "source_upload_id": task.source_upload_id,
         "mask_upload_id": task.mask_upload_id,
         "provider": task.provider,
@@ -124,6 +126,8 @@ def snapshot(task: Task, images: list[TaskImage]) -> dict[str, object]:
         "cancelled_at": task.cancelled_at,
         "updated_at": task.updated_at,
         "image_ids": [image.id for image in images],
+        # Each published image's link token (its owner's pages and API show the link).
+        "image_shares": {str(i.id): i.share_token for i in images if i.share_token},
     }
 
 

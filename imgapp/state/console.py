@@ -55,6 +55,7 @@ def task_row(snapshot: dict[str, Any], zone: tzinfo | None = None) -> dict[str, 
 
     Times are written in `zone` (the person's; None: the site's).
     """
+    shares = snapshot.get("image_shares") or {}
     return {
         "id": int(snapshot["id"]),
         "status": snapshot["status"],
@@ -78,6 +79,14 @@ def task_row(snapshot: dict[str, Any], zone: tzinfo | None = None) -> dict[str, 
         # so a delay from write to screen can be measured (bench/live_latency.py).
         "updated_ms": _epoch_ms(snapshot["updated_at"]),
         "image_urls": [f"/api/images/{i}" for i in snapshot["image_ids"]],
+        "shares": [
+            {
+                "id": str(i),
+                "thumb": f"/api/images/{i}",
+                "link": routes.share_url(token) if (token := shares.get(str(i))) else "",
+            }
+            for i in snapshot["image_ids"]
+        ],
         "source_url": routes.upload_url(source)
         if (source := snapshot.get("source_upload_id"))
         else "",
@@ -134,6 +143,8 @@ class HistoryItem:
     favourite: bool
     active: bool
     can_retry: bool  # failed or cancelled: run again as a new task
+    shares: list[dict[str, str]]  # each image: id, thumb, its public link ("" = private)
+    shared: bool  # any image of it is public
 
 
 class ConsoleState(AppState):
@@ -303,6 +314,8 @@ class ConsoleState(AppState):
                 favourite=row["favourite"],
                 active=row["active"],
                 can_retry=row["status"] in {"failed", "cancelled"},
+                shares=row["shares"],
+                shared=any(share["link"] for share in row["shares"]),
             )
             for row in self._h_rows
         ]
@@ -445,6 +458,38 @@ class ConsoleState(AppState):
         self.apply_task(starred.snapshot)
         if self.h_favourites and not starred.snapshot["favourite"]:
             await self._read_history()
+
+    async def _set_shared(self, image_id: str, *, on: bool) -> str:
+        """Turn an image's link on or off; answers the error to show ("" when done)."""
+        try:
+            changed = await asyncio.to_thread(
+                task_flow.set_shared, image_id=int(image_id), user_id=self.user_id, shared=on
+            )
+        except ImgappError as exc:
+            return describe(exc, self.lang).message
+        self.apply_task(changed.snapshot)
+        return ""
+
+    @rx.event
+    async def share_image(self, image_id: str) -> None:
+        """Publish an image at its own unguessable link."""
+        if error := await self._set_shared(image_id, on=True):
+            yield rx.toast.error(error)
+
+    @rx.event
+    async def stop_sharing(self, image_id: str) -> None:
+        """Take an image's link down: it stops working at once."""
+        error = await self._set_shared(image_id, on=False)
+        yield (
+            rx.toast.error(error)
+            if error
+            else rx.toast.success(i18n.text("console.share_stopped", self.lang))
+        )
+
+    @rx.event
+    def copy_link(self, link: str) -> rx.event.EventSpec:
+        """Put a public link on the clipboard."""
+        return rx.set_clipboard(link)
 
     @rx.event
     def ask_delete(self, task_id: int) -> None:

@@ -24,6 +24,7 @@ from imgapp.state.app import AppState
 
 FOR_CODES = "codes"
 FOR_KEY = "key"
+FOR_SECRET = "webhook_secret"  # noqa: S105 - which card asks, not a secret
 
 
 class ReauthState(AppState):
@@ -31,7 +32,7 @@ class ReauthState(AppState):
 
     two_factor_on: bool = False
     _reauth_until: datetime | None = None
-    reauth_for: str = ""  # the action waiting for a confirmation: FOR_CODES, FOR_KEY or ""
+    reauth_for: str = ""  # the action waiting for a confirmation: FOR_CODES, FOR_KEY, ... or ""
     reauth_error: str = ""
 
     @rx.var

@@ -27,6 +27,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from imgapp.core import events, logs
 from imgapp.core.settings import assert_startable, get_settings
 from imgapp.services import heartbeats
+from imgapp.worker import webhooks as webhook_sender
 from imgapp.worker.processor import Processor
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ async def in_app(app: object) -> AsyncIterator[None]:  # noqa: ARG001 - Reflex p
         _in_app_scheduled = False
         scheduler.shutdown(wait=False)
         await processor.shutdown()
+        await _sender.close()
 
 
 class _SkipOverlappingPolls(logging.Filter):
@@ -77,9 +79,25 @@ _scheduler_log = logging.getLogger("imgapp.worker.scheduler")
 _scheduler_log.addFilter(_SkipOverlappingPolls())
 
 
+WEBHOOK_ROUND_SECONDS = 1.0
+_sender = webhook_sender.Sender()
+
+
 def start(processor: Processor) -> AsyncIOScheduler:
-    """Run `processor.poll_once` every TASK_POLL_SECONDS on the current event loop."""
+    """Run `processor.poll_once` every TASK_POLL_SECONDS on the current event loop.
+
+    The same scheduler sends the due task webhooks every second (worker/webhooks).
+    """
     scheduler = AsyncIOScheduler(logger=_scheduler_log)
+    scheduler.add_job(
+        _sender.safe_round,
+        "interval",
+        seconds=WEBHOOK_ROUND_SECONDS,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+        id="send-webhooks",
+    )
     scheduler.add_job(
         processor.poll_once,
         "interval",
@@ -110,6 +128,7 @@ async def run_standalone(processor: Processor) -> None:
     await stop.wait()
     scheduler.shutdown(wait=False)
     await processor.shutdown()
+    await _sender.close()
     await asyncio.to_thread(events.close)  # what it announced last still reaches the pages
     log.info("processor %s stopped", processor.worker_id)
 

@@ -256,3 +256,43 @@ def test_the_history_searches_stars_deletes_and_retries_with_money_exact(
     # "Again with these settings" puts the task's settings back in the form.
     _history_item(page, lighthouse_id).locator(".history-again").click()
     expect(page.locator("#prompt")).to_have_value("灯塔与海鸥")
+
+
+def test_a_shared_image_opens_for_anyone_until_its_owner_stops_sharing(
+    app_server, browser_context, browser
+):
+    email = unique_email("console-share")
+    page = browser_context.new_page()
+    sign_up(page, app_server, email)
+    grant(app_server, email, 100)
+    page.goto(app_server.url + "/console")
+    page.fill("#prompt", "港口的晨雾 <b>不是粗体</b>")
+    page.click("#generate")
+    item = page.locator(".history-item").first
+    expect(item).to_have_attribute("data-status", "completed", timeout=60_000)
+    item.locator(".history-share").click()
+    page.locator(".share-on").first.click()
+    link = page.locator(".share-link input, input.share-link").first
+    expect(link).to_have_value(re.compile(r"/s/[A-Za-z0-9_-]{22,}$"))
+    url = link.input_value()
+    path = url[url.index("/s/") :]
+
+    stranger = browser.new_context(locale="zh-CN")  # no session: anyone with the link
+    try:
+        public = stranger.new_page()
+        answer = public.goto(app_server.url + path)
+        assert answer.status == 200
+        expect(public.locator("p")).to_have_text("港口的晨雾 <b>不是粗体</b>")
+        expect(public.locator("img")).to_have_js_property("naturalWidth", 1024)
+        assert (
+            public.locator('meta[property="og:image"]')
+            .get_attribute("content")
+            .endswith(path + "/image")
+        )
+        page.locator(".share-off").first.click()
+        expect(page.locator(".share-on")).to_have_count(1)
+        answer = public.reload()
+        assert answer.status == 404
+        expect(public.locator("h1")).to_have_text("链接已失效")
+    finally:
+        stranger.close()

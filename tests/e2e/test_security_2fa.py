@@ -231,3 +231,29 @@ def test_email_change_asks_for_a_code_only_with_two_factor_on(app_server, browse
     page.click("#change-email")
     expect(page.locator("#email-ok")).to_be_visible()
     expect(page.locator("#current-email")).to_have_text(new_email)
+
+
+def test_the_webhook_secret_shows_on_request_and_is_replaced_after_confirming(
+    app_server, browser_context
+):
+    page = browser_context.new_page()
+    sign_up(page, app_server, unique_email("whsec"))
+    page.goto(app_server.url + "/security")
+    expect(page.locator("#webhook-secret")).to_have_count(0)  # not on the page until asked
+    page.click("#webhook-secret-show")
+    secret = page.locator("#webhook-secret")
+    expect(secret).to_have_value(re.compile(r"^whsec_[A-Za-z0-9+/=]{32}$"))
+    first = secret.input_value()
+    assert page.request.get(app_server.url + "/api/webhooks/secret").json()["secret"] == first
+
+    page.click("#webhook-secret-rotate")
+    expect(page.locator("#reauth-form")).to_be_visible()
+    page.fill("#reauth-password", PASSWORD)
+    page.click("#reauth-confirm")
+    expect(secret).not_to_have_value(first)
+    expect(secret).to_have_value(re.compile(r"^whsec_"))
+    assert page.request.get(app_server.url + "/api/webhooks/secret").json()["secret"] == (
+        secret.input_value()
+    )
+    page.click("#webhook-secret-hide")
+    expect(page.locator("#webhook-secret")).to_have_count(0)

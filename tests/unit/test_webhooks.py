@@ -1,0 +1,65 @@
+"""Webhook rules without the network: targets, the retry schedule, private addresses."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from imgapp.services import webhooks
+from imgapp.services.errors import ValidationFailed
+
+
+def test_the_retries_back_off_exponentially_and_span_about_a_day():
+    waits = [webhooks.backoff(n) for n in range(1, 13)]
+    assert waits[:4] == [timedelta(seconds=s) for s in (5, 20, 80, 320)]
+    assert waits == sorted(waits)
+    assert max(waits) == timedelta(hours=8)
+    spent, tries = timedelta(0), 0
+    while spent + webhooks.backoff(tries + 1) <= timedelta(hours=24):
+        tries += 1
+        spent += webhooks.backoff(tries)
+    assert 9 <= tries <= 11  # about ten tries over the day, then the message fails
+
+
+@pytest.mark.parametrize(
+    ("address", "private"),
+    [
+        ("127.0.0.1", True),
+        ("10.0.0.8", True),
+        ("172.16.5.4", True),
+        ("192.168.1.1", True),
+        ("169.254.169.254", True),
+        ("100.64.0.1", True),  # carrier-grade NAT
+        ("0.0.0.0", True),  # noqa: S104 - an address to judge, not to bind
+        ("::1", True),
+        ("fd00::1", True),
+        ("fe80::1", True),
+        ("::ffff:127.0.0.1", True),  # IPv4-mapped loopback
+        ("224.0.0.1", True),
+        ("93.184.215.14", False),
+        ("2606:4700::1111", False),
+    ],
+)
+def test_private_addresses_are_told_apart_from_public_ones(address, private):
+    assert webhooks.is_private_address(address) is private
+
+
+def test_a_target_defaults_to_completed_and_takes_events_as_a_list_or_commas():
+    assert webhooks.check_target("https://hooks.example/a", None) == webhooks.Target(
+        "https://hooks.example/a", ("completed",)
+    )
+    chosen = webhooks.check_target("https://hooks.example/a", "completed, start,start")
+    assert chosen is not None
+    assert chosen.events == ("start", "completed")  # known order, once each
+    assert webhooks.check_target(None, None) is None
+    with pytest.raises(ValidationFailed) as caught:
+        webhooks.check_target("https://hooks.example/a", [1, 2])
+    assert caught.value.rule == "webhook_events_unknown"
+
+
+def test_private_targets_pass_only_when_the_setting_allows_them(configure):
+    with pytest.raises(ValidationFailed):
+        webhooks.check_target("http://192.168.0.10/hook", None)
+    configure(WEBHOOK_ALLOW_PRIVATE_URLS="true")
+    assert webhooks.check_target("http://192.168.0.10/hook", None) is not None
