@@ -404,26 +404,25 @@ class FavouriteOut(BaseModel):
     favourite: bool
 
 
+async def _star(task_id: int, user_id: int, *, favourite: bool) -> FavouriteOut:
+    await run_in_threadpool(
+        functools.partial(
+            task_flow.set_favourite, task_id=task_id, user_id=user_id, favourite=favourite
+        )
+    )
+    return FavouriteOut(task_id=task_id, favourite=favourite)
+
+
 @router.put("/{task_id}/favourite", response_model=FavouriteOut, responses={404: {}})
 async def star(task_id: int, user: GenerateCaller) -> FavouriteOut:
     """Star one of your tasks (the history's favourites)."""
-    await run_in_threadpool(
-        functools.partial(
-            task_flow.set_favourite, task_id=task_id, user_id=user.user_id, favourite=True
-        )
-    )
-    return FavouriteOut(task_id=task_id, favourite=True)
+    return await _star(task_id, user.user_id, favourite=True)
 
 
 @router.delete("/{task_id}/favourite", response_model=FavouriteOut, responses={404: {}})
 async def unstar(task_id: int, user: GenerateCaller) -> FavouriteOut:
     """Take the star off one of your tasks."""
-    await run_in_threadpool(
-        functools.partial(
-            task_flow.set_favourite, task_id=task_id, user_id=user.user_id, favourite=False
-        )
-    )
-    return FavouriteOut(task_id=task_id, favourite=False)
+    return await _star(task_id, user.user_id, favourite=False)
 
 
 @router.delete(

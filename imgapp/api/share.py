@@ -3,8 +3,9 @@
 The only routes that answer without a session: each shows one image its owner
 published, with its prompt, and nothing else of theirs. A revoked link, a
 deleted task or a token never issued all answer the same 404 page. The page
-is plain server-written HTML (link previews do not run scripts), marked
-`noindex`, and revalidated on every load so a revoked link stops at once.
+is plain server-written HTML (link previews do not run scripts) showing the
+image and its prompt only (no name, model or date), marked `noindex`, and
+revalidated on every load so a revoked link stops at once.
 
 `PUT` / `DELETE /api/images/{id}/share` turn an owner's link on and off.
 """
@@ -98,12 +99,12 @@ async def page(token: str, request: Request) -> HTMLResponse:
             _meta("description", _cut(found.prompt, _DESCRIPTION_LENGTH), "name"),
         )
     )
-    made = i18n.text("share.made_with", lang, model=found.model, size=found.size)
+    made = i18n.text("share.made_with", lang)
     body = (
         f'<img src="{escape(routes.share_path(token))}/image" alt="{escape(title, quote=True)}"'
         f' width="{found.image.width}" height="{found.image.height}">'
         f"<p>{escape(found.prompt)}</p>"
-        f'<small>{escape(made)} · <a href="{escape(site)}/">imgapp</a></small>'
+        f'<small><a href="{escape(site)}/">{escape(made)}</a></small>'
     )
     return _page(lang, title, body, head)
 

@@ -28,8 +28,6 @@ class Shared:
 
     image: TaskImage
     prompt: str
-    model: str
-    size: str
 
 
 def _owned(session: Session, *, image_id: int, user_id: int) -> TaskImage:
@@ -77,4 +75,4 @@ def shared(session: Session, *, token: str) -> Shared:
     if found is None:
         raise NotFound
     image, task = found
-    return Shared(image, task.prompt, task.model, task.size)
+    return Shared(image, task.prompt)

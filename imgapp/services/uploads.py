@@ -131,7 +131,8 @@ def clean(data: bytes, *, purpose: UploadPurpose) -> CleanImage:
     """The upload re-encoded without metadata, or `ValidationFailed` saying what to fix."""
     field = purpose.value
     image = _open(data, field)
-    form = image.format or "PNG"
+    # A phone's multi-picture JPEG (MPO) opens as JPEG's kin: its first picture is kept.
+    form = "JPEG" if image.format == "MPO" else image.format or "PNG"
     alpha = _has_alpha(image)
     if purpose is UploadPurpose.MASK and not alpha:
         raise _refuse(
@@ -165,9 +166,15 @@ def record(
     return upload
 
 
-def owned(session: Session, *, upload_id: int, user_id: int) -> Upload:
-    """The person's own upload (`NotFound` for anyone else's, or none)."""
-    upload = session.get(Upload, upload_id)
+def owned(session: Session, *, upload_id: int, user_id: int, for_task: bool = False) -> Upload:
+    """The person's own upload (`NotFound` for anyone else's, or none).
+
+    `for_task`: a task is about to use it. On PostgreSQL the row is held (FOR
+    KEY SHARE) until the task is in, so the sweep (which skips held rows)
+    cannot remove it meanwhile; one the sweep holds first is gone: `NotFound`.
+    """
+    lock = {"read": True, "key_share": True} if for_task else None
+    upload = session.get(Upload, upload_id, with_for_update=lock)
     if upload is None or upload.user_id != user_id:
         raise NotFound
     return upload
@@ -175,12 +182,12 @@ def owned(session: Session, *, upload_id: int, user_id: int) -> Upload:
 
 def source_of(session: Session, *, user_id: int, image_id: int, mask_id: int | None) -> EditSource:
     """An edit's picture and mask, both the person's, of the right purpose and matching size."""
-    image = owned(session, upload_id=image_id, user_id=user_id)
+    image = owned(session, upload_id=image_id, user_id=user_id, for_task=True)
     if image.purpose != UploadPurpose.IMAGE.value:
         raise _refuse("upload_not_picture", "Choose a picture to edit, not a mask.", "image")
     if mask_id is None:
         return EditSource(image, None)
-    mask = owned(session, upload_id=mask_id, user_id=user_id)
+    mask = owned(session, upload_id=mask_id, user_id=user_id, for_task=True)
     if mask.purpose != UploadPurpose.MASK.value:
         raise _refuse("upload_not_mask", "The mask must be uploaded as a mask.", "mask")
     check_mask_fits(image, mask)
@@ -226,6 +233,7 @@ def unused(session: Session, *, older_than: timedelta, limit: int = 500) -> list
             .where(col(Upload.created_at) < utcnow() - older_than, _unused())
             .order_by(col(Upload.id))
             .limit(limit)
+            .with_for_update(skip_locked=True)  # one a submit holds is in use: skipped
         )
     )
 

@@ -13,7 +13,9 @@ queued at most every `PROGRESS_INTERVAL` seconds per task.
 Deliveries are signed per Standard Webhooks (the `standardwebhooks`
 library: `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64
 HMAC-SHA256 of "id.timestamp.body">`) with the owner's `whsec_` secret.
-`claim_due` leases due messages to one sender; `record_attempt` marks one
+`claim_due` leases due messages to one sender, only a task's oldest waiting
+one (so a receiver hears a task's events in order even across retries and
+senders); `record_attempt` marks one
 delivered on a 2xx, else schedules the next try (`backoff`) until
 `WEBHOOK_RETRY_HOURS` after the event, then fails it.
 """
@@ -29,7 +31,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import update
+import httpx
+from sqlalchemy import exists, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 from standardwebhooks import Webhook
 
@@ -64,11 +68,22 @@ class Target:
         return ",".join(self.events)
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
 def is_private_address(address: str) -> bool:
-    """Loopback, private, link-local, reserved, multicast or unspecified (v4 or v6)."""
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    """Loopback, private, link-local, reserved, multicast or unspecified (v4 or v6).
+
+    An IPv6 address that carries an IPv4 one (mapped, 6to4, Teredo, NAT64) is
+    judged by the IPv4 address it reaches.
+    """
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if inner is None and ip in _NAT64:
+            inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if inner is not None:
+            ip = inner
     return not ip.is_global or ip.is_multicast
 
 
@@ -90,9 +105,11 @@ def _check_url(value: object, *, allow_private: bool) -> str:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         _ = parts.port  # a port that is not a number raises
-    except ValueError:
+        httpx.URL(url)  # what the sender will have to send to
+    except (ValueError, httpx.InvalidURL):
         host = ""
-    if parts.scheme not in {"http", "https"} or not host:
+    usable = url.isprintable() and not any(c.isspace() for c in url)
+    if parts.scheme not in {"http", "https"} or not host or not usable:
         raise _refuse("webhook_url_invalid", "`webhook_url` must be an http(s) URL.")
     if allow_private:
         return url
@@ -286,11 +303,18 @@ class Attempt:
 def claim_due(session: Session, *, limit: int) -> list[Attempt]:
     """Lease up to `limit` due messages (soonest first) for one attempt each."""
     now = utcnow()
+    earlier = aliased(WebhookDelivery, name="earlier")
+    waits_behind = exists().where(
+        earlier.task_id == WebhookDelivery.task_id,
+        earlier.status == DeliveryStatus.PENDING.value,
+        earlier.id < WebhookDelivery.id,
+    )
     due = session.exec(
         select(WebhookDelivery)
         .where(
             col(WebhookDelivery.status) == DeliveryStatus.PENDING.value,
             col(WebhookDelivery.next_attempt_at) <= now,
+            ~waits_behind,  # one task's messages strictly in order, whoever sends them
         )
         .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.id))
         .limit(limit)

@@ -182,6 +182,9 @@ class ConsoleState(AppState):
     h_models: list[str] = []
     confirm_delete: int = 0  # the task whose "delete" was clicked once
     _h_rows: list[dict[str, Any]] = []
+    # Each retry's request id is the task's and this page load's: a double click
+    # (or an event sent again after a reconnect) makes one new task, not two.
+    _retry_nonce: str = ""
     _rows: list[dict[str, Any]] = []
     # Active task id -> (queue position or None, seconds to go or None), pushed by
     # the live bridge as the queue moves (state/standings.py, live/bridge.py).
@@ -456,8 +459,6 @@ class ConsoleState(AppState):
             yield rx.toast.error(describe(exc, self.lang).message)
             return
         self.apply_task(starred.snapshot)
-        if self.h_favourites and not starred.snapshot["favourite"]:
-            await self._read_history()
 
     async def _set_shared(self, image_id: str, *, on: bool) -> str:
         """Turn an image's link on or off; answers the error to show ("" when done)."""
@@ -512,12 +513,15 @@ class ConsoleState(AppState):
     @rx.event
     async def retry_task(self, task_id: int) -> None:
         """Run a failed or cancelled task again as a new task (charged anew)."""
+        if not self._retry_nonce:
+            self._retry_nonce = uuid.uuid4().hex
         try:
             again = await asyncio.to_thread(
                 task_flow.retry,
                 task_id=task_id,
                 user_id=self.user_id,
                 provider=providers.configured_name(),
+                request_id=f"retry-{task_id}-{self._retry_nonce}",
             )
         except ImgappError as exc:
             yield rx.toast.error(describe(exc, self.lang).message)
@@ -527,6 +531,10 @@ class ConsoleState(AppState):
     def forget_task(self, task_id: int) -> None:
         """A deleted task leaves the list and the history (another tab deleted it, or this one)."""
         self._rows = [r for r in self._rows if r["id"] != task_id]
+        self.forget_task_in_history(task_id)
+
+    def forget_task_in_history(self, task_id: int) -> None:
+        """A task leaves the history page shown (deleted, or no longer matching)."""
         if any(r["id"] == task_id for r in self._h_rows):
             self._h_rows = [r for r in self._h_rows if r["id"] != task_id]
             self.h_total = max(0, self.h_total - 1)
@@ -534,7 +542,9 @@ class ConsoleState(AppState):
     def _apply_history(self, row: dict[str, Any], shown: dict[str, Any] | None) -> None:
         """A task's change in the history: in place; a new one on top of an unfiltered page 1."""
         at = next((i for i, r in enumerate(self._h_rows) if r["id"] == row["id"]), None)
-        if at is not None:
+        if at is not None and self.h_favourites and not row["favourite"]:
+            self.forget_task_in_history(row["id"])  # unstarred (here or in another tab)
+        elif at is not None:
             if self._h_rows[at] != row:
                 self._h_rows = [*self._h_rows[:at], row, *self._h_rows[at + 1 :]]
         elif (
@@ -574,6 +584,7 @@ class ConsoleState(AppState):
         if not self.model or self.model not in generation.models():
             self.model = generation.models()[0]
         self.request_id = uuid.uuid4().hex
+        self._retry_nonce = uuid.uuid4().hex
         self.form_error = ""
 
         def read() -> list[dict[str, Any]]:

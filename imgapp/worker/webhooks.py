@@ -63,6 +63,7 @@ class Sender:
                 body=attempt.body,
                 headers=headers,
                 allow_private=settings.webhook_allow_private_urls,
+                seconds=settings.webhook_timeout_seconds,
             )
         status = await asyncio.to_thread(
             webhook_flow.record,
@@ -73,7 +74,10 @@ class Sender:
         )
         if status.value == "failed":
             log.warning(
-                "webhook %s to %s failed for good: %s", attempt.message_id, attempt.url, sent.error
+                "webhook %s to %s failed for good: %s",
+                attempt.message_id,
+                webhook_sender.where(attempt.url),
+                sent.error,
             )
 
     async def round(self) -> int:

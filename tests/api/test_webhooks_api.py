@@ -137,6 +137,39 @@ def test_a_failing_receiver_is_retried_with_the_same_id_until_it_answers(client,
     }  # the body is the same on every try
 
 
+def test_a_tasks_messages_arrive_in_order_even_when_the_first_is_retried(client, receiver):
+    _signed_in(client)
+    receiver.answers = [500, 200]
+    task_id = _submit(
+        client, size="512x512", webhook_url=receiver.url, webhook_events=["start", "completed"]
+    ).json()["task_id"]
+    _drain()
+    _send()
+    assert [r.event for r in receiver.received] == ["start"]  # `completed` waits behind it
+    _due_now()
+    _send()
+    assert [r.event for r in receiver.received] == ["start", "start", "completed"]
+    log = client.get(f"/api/generate-image/{task_id}/webhooks").json()
+    assert [(d["event"], d["status"], d["attempts"]) for d in log] == [
+        ("start", "delivered", 2),
+        ("completed", "delivered", 1),
+    ]
+
+
+def test_a_receiver_that_does_not_answer_in_time_counts_as_a_failed_try(
+    client, receiver, configure
+):
+    configure(WEBHOOK_TIMEOUT_SECONDS="1")
+    _signed_in(client)
+    receiver.delay = 3
+    task_id = _submit(client, size="512x512", webhook_url=receiver.url).json()["task_id"]
+    _drain()
+    _send()
+    [log] = client.get(f"/api/generate-image/{task_id}/webhooks").json()
+    assert (log["status"], log["last_status_code"]) == ("pending", None)
+    assert log["last_error"] == "no answer within 1 s"
+
+
 def test_retries_stop_after_the_retry_window_and_the_message_fails(client, receiver):
     _signed_in(client)
     receiver.answers = [500]
@@ -171,6 +204,8 @@ def test_a_cancelled_task_reports_completed_with_its_status(client, receiver):
     [
         ({"webhook_url": "ftp://example.com/hook"}, "webhook_url_invalid"),
         ({"webhook_url": "not a url"}, "webhook_url_invalid"),
+        ({"webhook_url": "https://hooks.example/a\u0001b"}, "webhook_url_invalid"),
+        ({"webhook_url": "https://hooks.example/a b"}, "webhook_url_invalid"),
         ({"webhook_url": "http://127.0.0.1:9/hook"}, "webhook_url_private"),
         ({"webhook_url": "http://[::1]/hook"}, "webhook_url_private"),
         ({"webhook_url": "http://169.254.169.254/latest"}, "webhook_url_private"),

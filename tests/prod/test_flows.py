@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from tests.support import books
 from tests.support.browser import progress_messages, sign_up
 from tests.support.factories import PASSWORD
+from tests.support.pictures import picture
 from tests.support.shape_client import pay
 
 
@@ -28,7 +29,32 @@ def _order(page, shape) -> dict[str, object]:
     return page.request.get(f"{shape.url}/api/payments/{order_id}").json()
 
 
-def test_sign_up_recharge_generate_and_cancel_through_nginx(shape, browser_context):
+def _edit_a_big_picture(page, shape, tmp_path) -> None:
+    """A 3 MB picture to edit passes nginx (over its 1 MiB default), page and API alike."""
+    big = tmp_path / "big.png"
+    big.write_bytes(picture("PNG", size=(1000, 1000), compress_level=0))
+    assert big.stat().st_size > 2_000_000
+    page.set_input_files("#edit-image input[type=file]", str(big))
+    expect(page.locator("#edit-image-preview")).to_be_visible(timeout=30_000)
+    edit = page.request.post(
+        shape.url + "/api/generate-image/edits",
+        multipart={
+            "prompt": "make it autumn",
+            "size": "512x512",
+            "image": {"name": "big.png", "mimeType": "image/png", "buffer": big.read_bytes()},
+        },
+        headers={"Origin": shape.url},
+    )
+    assert edit.status == 202, edit.text()
+    edit_url = f"{shape.url}/api/generate-image/{edit.json()['task_id']}"
+    deadline = time.monotonic() + 60
+    while page.request.get(edit_url).json()["status"] != "completed":  # by a standalone worker
+        assert time.monotonic() < deadline, page.request.get(edit_url).json()
+        time.sleep(0.5)
+    expect(page.locator("#header-balance")).to_have_text("588")
+
+
+def test_sign_up_recharge_generate_and_cancel_through_nginx(shape, browser_context, tmp_path):
     email = f"shape-flow-{time.time_ns()}@example.com"
     page = browser_context.new_page()
     sign_up(page, shape, email)
@@ -71,6 +97,8 @@ def test_sign_up_recharge_generate_and_cancel_through_nginx(shape, browser_conte
     expect(_card(page, task_id)).to_have_attribute("data-status", "completed", timeout=60_000)
     expect(page.locator("#header-balance")).to_have_text("592")
 
+    _edit_a_big_picture(page, shape, tmp_path)
+
     # Another browser signs in through nginx and sees the same truth.
     other = browser_context.browser.new_context(locale="zh-CN").new_page()
     other.goto(shape.url + "/login")
@@ -81,7 +109,7 @@ def test_sign_up_recharge_generate_and_cancel_through_nginx(shape, browser_conte
     other.goto(shape.url + "/console")
     expect(_card(other, task_id)).to_have_attribute("data-status", "completed")
     expect(_card(other, second_id)).to_have_attribute("data-status", "cancelled")
-    expect(other.locator("#header-balance")).to_have_text("592")
+    expect(other.locator("#header-balance")).to_have_text("588")
     other.context.close()
 
     assert books.problems(shape.database_url) == []

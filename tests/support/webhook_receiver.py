@@ -8,6 +8,7 @@ headers present, timestamp within five minutes, HMAC-SHA256 matches).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ class Receiver:
 
     secret: str = ""
     answers: list[int] = field(default_factory=lambda: [200])
+    delay: float = 0.0  # seconds to wait before answering (a slow receiver)
     received: list[Received] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -65,6 +67,8 @@ class Receiver:
         except (WebhookVerificationError, EmptyWebhookSecretError, ValueError):
             verified = False  # (no secret given: the test does not check signatures)
         self.received.append(Received(headers, json.loads(raw), verified))
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return PlainTextResponse("ok", status_code=self._answer())
 
     async def health(self, _request: Request) -> Response:

@@ -176,3 +176,65 @@ def test_0011_0012_move_usage_into_entries_keep_them_immutable_and_go_back_losin
             engine.dispose()
     finally:
         databases.drop(url)
+
+
+def test_0013_to_0016_go_down_with_edits_history_shares_and_webhooks_losing_no_task(databases):
+    """Down past uploads, history, share links and webhooks with rows in place, and up again."""
+    url = databases.blank("migrations_0016")
+    try:
+        migrations.upgrade(url)
+        engine = db.make_engine(url)
+        now = "2026-11-28 10:00:00"
+        statements = [
+            "INSERT INTO users (id, email, password_hash, display_name, is_active, created_at,"
+            " updated_at, password_changed_at, webhook_secret) VALUES (1, 'a@example.com', 'x',"
+            " '', true, :now, :now, :now, 'whsec_c2VjcmV0')",
+            "INSERT INTO uploads (id, user_id, purpose, path, mime_type, width, height,"
+            " size_bytes, created_at) VALUES (5, 1, 'image', 'uploads/1/a.png', 'image/png',"
+            " 64, 64, 10, :now)",
+            "INSERT INTO ai_images_creator_tasks (id, user_id, prompt, negative_prompt, model,"
+            " size, n, quality, style, provider, status, progress, message, cost, refunded,"
+            " attempts, error, queue_turn, source_upload_id, favourite, deleted_at, webhook_url,"
+            " webhook_events, created_at, updated_at) VALUES (9, 1, 'p', '', 'gpt-image-1',"
+            " '1024x1024', 1, 'standard', '', 'local', 'completed', 100, '', 8, 0, 1, '', 0, 5,"
+            " true, NULL, 'https://hooks.example/x', 'completed', :now, :now)",
+            "INSERT INTO task_images (task_id, user_id, position, path, mime_type, width, height,"
+            " size_bytes, provider, share_token, shared_at, created_at) VALUES (9, 1, 0,"
+            " 'images/1/a.png', 'image/png', 1, 1, 1, 'local', 'tok', :now, :now)",
+            "INSERT INTO webhook_deliveries (task_id, user_id, event, message_id, url, payload,"
+            " status, attempts, next_attempt_at, last_error, created_at) VALUES (9, 1,"
+            " 'completed', 'msg_1', 'https://hooks.example/x', '{}', 'delivered', 1, :now, '',"
+            " :now)",
+        ]
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement), {"now": now})
+        engine.dispose()
+        migrations.downgrade(url, "0012")
+        engine = db.make_engine(url)
+        try:
+            with engine.connect() as conn:
+                assert conn.execute(
+                    text("SELECT id, status FROM ai_images_creator_tasks")
+                ).all() == [(9, "completed")]
+                assert conn.execute(text("SELECT count(*) FROM task_images")).scalar() == 1
+                assert conn.execute(text("SELECT count(*) FROM users")).scalar() == 1
+            assert {"uploads", "webhook_deliveries"}.isdisjoint(_tables(url))
+        finally:
+            engine.dispose()
+        migrations.upgrade(url)
+        engine = db.make_engine(url)
+        try:
+            with engine.connect() as conn:
+                row = conn.execute(
+                    text(
+                        "SELECT favourite, deleted_at, webhook_url, webhook_events,"
+                        " source_upload_id FROM ai_images_creator_tasks"
+                    )
+                ).one()
+                assert tuple(row) == (False, None, None, "", None)
+        finally:
+            engine.dispose()
+        assert _diff(url) == []
+    finally:
+        databases.drop(url)

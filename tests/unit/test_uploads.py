@@ -43,6 +43,17 @@ def test_png_jpeg_and_webp_are_accepted_by_content_and_keep_their_format(form, m
         assert reopened.format == form
 
 
+def test_a_phones_multi_picture_jpeg_keeps_its_first_picture_as_a_jpeg():
+    second = Image.new("RGB", (200, 120), (0, 200, 0))
+    cleaned = uploads.clean(picture("MPO", save_all=True, append_images=[second]), purpose=IMAGE)
+    assert (cleaned.mime_type, cleaned.width, cleaned.height) == ("image/jpeg", 200, 120)
+    with Image.open(io.BytesIO(cleaned.data)) as reopened:
+        assert reopened.format == "JPEG"
+        assert getattr(reopened, "n_frames", 1) == 1
+        red, green, _ = reopened.getpixel((20, 60))
+        assert red > 150 > green  # the first picture, not the second
+
+
 def test_metadata_is_stripped_and_a_photos_orientation_applied_first():
     exif = Image.Exif()
     exif[0x0112] = 6  # orientation: rotate 90° clockwise to view
@@ -190,3 +201,19 @@ def test_the_local_renderer_edits_the_upload_and_keeps_what_the_mask_covers(tmp_
     assert kept == {(200, 30, 30)}  # opaque in the mask: the upload, untouched
     assert (30, 30, 200) not in changed  # transparent: edited
     assert len(changed) > 10
+
+
+@pytest.mark.usefixtures("engine")
+def test_the_sweep_skips_an_old_upload_a_submit_is_taking(databases):
+    """PostgreSQL: a submit holds its upload until it commits; the sweep passes it by."""
+    if databases.kind != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: the two cannot overlap")
+    user = funded_user(100)
+    old = upload_flow.upload(user_id=user.id, data=picture(), purpose=IMAGE)
+    long_ago = utcnow() - timedelta(hours=get_settings().upload_keep_hours + 1)
+    with db.transaction() as session:
+        session.exec(update(Upload).where(col(Upload.id) == old.id).values(created_at=long_ago))
+    with db.transaction() as submitting:  # a submit in flight: the upload is held
+        uploads.source_of(submitting, user_id=user.id, image_id=old.id, mask_id=None)
+        assert upload_flow.sweep() == 0  # skipped, not waited for, not failed
+    assert upload_flow.sweep() == 1  # no task took it after all: now it goes

@@ -37,6 +37,9 @@ def test_the_retries_back_off_exponentially_and_span_about_a_day():
         ("fe80::1", True),
         ("::ffff:127.0.0.1", True),  # IPv4-mapped loopback
         ("224.0.0.1", True),
+        ("64:ff9b::7f00:1", True),  # NAT64 to 127.0.0.1
+        ("2002:a00:1::1", True),  # 6to4 from 10.0.0.1
+        ("64:ff9b::5db8:d70e", False),  # NAT64 to a public address
         ("93.184.215.14", False),
         ("2606:4700::1111", False),
     ],
