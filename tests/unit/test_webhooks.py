@@ -66,3 +66,45 @@ def test_private_targets_pass_only_when_the_setting_allows_them(configure):
         webhooks.check_target("http://192.168.0.10/hook", None)
     configure(WEBHOOK_ALLOW_PRIVATE_URLS="true")
     assert webhooks.check_target("http://192.168.0.10/hook", None) is not None
+
+
+def test_the_post_goes_to_the_address_that_was_checked_keeping_the_name_as_host(monkeypatch):
+    """A name is resolved once; the POST is aimed at that address, the name sent as Host."""
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    import httpx  # noqa: PLC0415 - this test's own tools
+
+    from imgapp.gateways import webhook_sender  # noqa: PLC0415
+    from tests.support import aio  # noqa: PLC0415
+    from tests.support.webhook_receiver import Receiver, serve  # noqa: PLC0415
+
+    got = Receiver()
+    server = serve(got)
+    port = urlsplit(server.url).port
+    looked_up: list[str] = []
+
+    async def resolve(host: str, _port: int) -> list[str]:
+        looked_up.append(host)
+        return ["127.0.0.1"]  # what the name resolved to when it was checked
+
+    monkeypatch.setattr(webhook_sender, "_addresses", resolve)
+    monkeypatch.setattr(webhook_sender, "is_private_address", lambda _address: False)
+
+    async def post() -> webhook_sender.Sent:
+        async with httpx.AsyncClient() as client:
+            return await webhook_sender.send(
+                client,
+                f"http://hooks.example.test:{port}/hook",
+                body='{"type": "task.completed"}',
+                headers={"content-type": "application/json"},
+                allow_private=False,
+                seconds=5,
+            )
+
+    try:
+        sent = aio.run(post())
+    finally:
+        server.stop()
+    assert sent.status_code == 200
+    assert looked_up == ["hooks.example.test"]  # once
+    assert got.received[0].headers["host"] == f"hooks.example.test:{port}"
