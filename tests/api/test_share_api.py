@@ -52,6 +52,7 @@ def test_a_shared_image_has_a_public_page_with_open_graph_tags_and_nothing_else(
     assert _meta(html, "robots") == "noindex"
     assert user.email not in html
     assert "gpt-image-1" not in html  # the image and its prompt, nothing else
+    assert "Made with imgapp</a>" in html
     picture = anyone.get(f"/s/{token}/image")
     assert picture.status_code == 200
     assert picture.headers["content-type"] == "image/png"
