@@ -40,7 +40,7 @@ from imgapp.gateways.providers import Cancelled, GeneratedImage, Provider, Provi
 from imgapp.models import Task
 from imgapp.models.base import require_id
 from imgapp.services import heartbeats, queue, uploads
-from imgapp.services.errors import NotFound
+from imgapp.services.errors import NotFound, is_database_outage
 from imgapp.services.generation import Params
 from imgapp.services.task_views import encode_message
 
@@ -76,13 +76,21 @@ class _Job:
         if now - self.last_write < self.progress_interval and percent < 100:  # noqa: PLR2004
             return
         self.last_write = now
-        still_ours = task_flow.progress(
-            task_id=self.task_id,
-            worker_id=self.worker_id,
-            lease_seconds=self.lease_seconds,
-            percent=percent,
-            message=encode_message(key, params),
-        )
+        try:
+            still_ours = task_flow.progress(
+                task_id=self.task_id,
+                worker_id=self.worker_id,
+                lease_seconds=self.lease_seconds,
+                percent=percent,
+                message=encode_message(key, params),
+            )
+        except SQLAlchemyError as exc:
+            if not is_database_outage(exc):
+                raise
+            # Progress is news, not the result: the run goes on. Its lease runs out
+            # only if the outage outlasts it, and then the task is run again.
+            log.warning("task %s: progress not recorded, the database is away", self.task_id)
+            return
         if not still_ours:  # cancelled, or our lease went to another processor
             self.stop.set()
 
@@ -212,9 +220,14 @@ class Processor:
             if events.is_heard():  # the claim's own row: nothing to read again
                 await asyncio.to_thread(task_flow.announce_claimed, job.task)
             outcome = await self._generate(job)
-        except Exception:
-            log.exception("task %s: unexpected error", job.task_id)
-            await self._fail(job, "unexpected error (see the processor log)", "task.msg.internal")
+        except Exception as exc:
+            if is_database_outage(exc):  # nothing can be recorded now: its lease runs out,
+                log.warning("task %s: the database went away mid-run", job.task_id)  # run again
+            else:
+                log.exception("task %s: unexpected error", job.task_id)
+                await self._fail(
+                    job, "unexpected error (see the processor log)", "task.msg.internal"
+                )
         finally:
             metrics.record_task(job.task.provider, outcome, time.monotonic() - started)
             job.stop.set()

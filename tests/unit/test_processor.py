@@ -242,3 +242,28 @@ def test_a_task_claimed_as_the_processor_stops_goes_back_to_the_queue():
     task = _task(task_id)
     assert (task.status, task.worker_id, task.refunded) == ("pending", None, 0)
     assert db.call_read(ledger.balance, user_id=user.id) == 100 - generation.cost(PARAMS)
+
+
+def test_progress_lost_to_a_database_outage_does_not_fail_the_task(monkeypatch):
+    """The database drops a progress write: the run goes on and the task completes, charged once."""
+    from sqlalchemy.exc import OperationalError  # noqa: PLC0415 - this test's own error
+
+    from imgapp.flows import tasks as task_flow  # noqa: PLC0415
+
+    real = task_flow.progress
+    dropped: list[int] = []
+
+    def flaky(**kwargs: object) -> bool:
+        if not dropped:
+            dropped.append(1)
+            raise OperationalError("UPDATE ...", {}, Exception("server closed the connection"))
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(task_flow, "progress", flaky)
+    user = funded_user(100)
+    task_id = _submit(user.id)
+    aio.run(_drain(Processor(provider_factory=lambda: LocalProvider(0))))
+    assert dropped == [1]
+    task = _task(task_id)
+    assert (task.status, task.attempts, task.refunded) == ("completed", 1, 0)
+    assert db.call_read(ledger.balance, user_id=user.id) == 92
