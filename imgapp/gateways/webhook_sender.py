@@ -1,4 +1,4 @@
-"""POSTing one signed webhook message: the only code that reaches a caller's receiver.
+"""Signing and POSTing one webhook message: the only code that reaches a caller's receiver.
 
 Before connecting, the receiver's name is resolved once and every address it
 has is checked: a private, loopback or link-local one is refused (a message
@@ -15,11 +15,28 @@ from __future__ import annotations
 import asyncio
 import socket
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import httpx
+from standardwebhooks import Webhook
 
 from imgapp.services.webhooks import is_private_address
+
+
+def signed_headers(secret: str, *, message_id: str, body: str, at: datetime) -> dict[str, str]:
+    """The Standard Webhooks headers for one try at one message.
+
+    `standardwebhooks` signs: `webhook-signature: v1,<base64 HMAC-SHA256 of
+    "id.timestamp.body">` with the owner's `whsec_` secret.
+    """
+    return {
+        "content-type": "application/json",
+        "user-agent": "imgapp-webhooks/1",
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": Webhook(secret).sign(message_id, at, body),
+    }
 
 
 @dataclass(frozen=True)

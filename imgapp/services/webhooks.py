@@ -10,9 +10,8 @@ change, so none is lost or sent for a change that rolled back; its body
 `message_id` (the `webhook-id`) stay the same on every retry. Progress is
 queued at most every `PROGRESS_INTERVAL` seconds per task.
 
-Deliveries are signed per Standard Webhooks (the `standardwebhooks`
-library: `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64
-HMAC-SHA256 of "id.timestamp.body">`) with the owner's `whsec_` secret.
+Each delivery is signed with the owner's `whsec_` secret (made and rotated
+here; the signing itself is the sender's, gateways/webhook_sender).
 `claim_due` leases due messages to one sender, only a task's oldest waiting
 one (so a receiver hears a task's events in order even across retries and
 senders); `record_attempt` marks one
@@ -31,11 +30,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from sqlalchemy import exists, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
-from standardwebhooks import Webhook
 
 from imgapp.core import i18n, routes
 from imgapp.core.settings import get_settings
@@ -105,8 +102,8 @@ def _check_url(value: object, *, allow_private: bool) -> str:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         _ = parts.port  # a port that is not a number raises
-        httpx.URL(url)  # what the sender will have to send to
-    except (ValueError, httpx.InvalidURL):
+        host.encode("idna")  # a name no resolver could look up raises
+    except (ValueError, UnicodeError):
         host = ""
     usable = url.isprintable() and not any(c.isspace() for c in url)
     if parts.scheme not in {"http", "https"} or not host or not usable:
@@ -185,17 +182,6 @@ def rotate_secret(session: Session, *, user_id: int, session_id: int, ip: str = 
     return secret_of(session, user_id=user_id)
 
 
-def signed_headers(secret: str, *, message_id: str, body: str, at: datetime) -> dict[str, str]:
-    """The Standard Webhooks headers for one attempt at one message."""
-    return {
-        "content-type": "application/json",
-        "user-agent": "imgapp-webhooks/1",
-        "webhook-id": message_id,
-        "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": Webhook(secret).sign(message_id, at, body),
-    }
-
-
 def _stamp(value: object) -> str | None:
     return value.isoformat() if isinstance(value, datetime) else None
 
@@ -253,11 +239,7 @@ def _recent_progress(session: Session, task_id: int, now: datetime) -> bool:
         .order_by(col(WebhookDelivery.id).desc())
         .limit(1)
     ).first()
-    return last is not None and now - _aware(last) < PROGRESS_INTERVAL
-
-
-def _aware(when: datetime) -> datetime:
-    return task_views.stored_time(when)
+    return last is not None and now - task_views.stored_time(last) < PROGRESS_INTERVAL
 
 
 def queue_event(session: Session, snapshots: list[dict[str, Any]], event: str) -> int:
@@ -298,6 +280,21 @@ class Attempt:
     url: str
     body: str
     secret: str
+
+
+def any_due(session: Session) -> bool:
+    """Whether some message waits for a try now (a read: the idle second's only query)."""
+    return (
+        session.exec(
+            select(WebhookDelivery.id)
+            .where(
+                col(WebhookDelivery.status) == DeliveryStatus.PENDING.value,
+                col(WebhookDelivery.next_attempt_at) <= utcnow(),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def claim_due(session: Session, *, limit: int) -> list[Attempt]:
@@ -374,7 +371,7 @@ def record_attempt(
     now = utcnow()
     ok = status_code is not None and 200 <= status_code < 300  # noqa: PLR2004
     wait = backoff(delivery.attempts)
-    give_up = final or now + wait > _aware(delivery.created_at) + timedelta(
+    give_up = final or now + wait > task_views.stored_time(delivery.created_at) + timedelta(
         hours=get_settings().webhook_retry_hours
     )
     status = (

@@ -51,7 +51,7 @@ class Sender:
     async def _one(self, attempt: webhooks.Attempt, gate: asyncio.Semaphore) -> None:
         settings = get_settings()
         async with gate:
-            headers = webhooks.signed_headers(
+            headers = webhook_sender.signed_headers(
                 attempt.secret,
                 message_id=attempt.message_id,
                 body=attempt.body,
