@@ -61,6 +61,17 @@ class AcceptedOut(BaseModel):
     balance: int
 
 
+def _accepted(submitted: task_flow.Outcome) -> JSONResponse:
+    """202 with the task as accepted and the balance after its charge."""
+    body = AcceptedOut(
+        task_id=submitted.task_id,
+        status=submitted.snapshot["status"],
+        cost=submitted.snapshot["cost"],
+        balance=submitted.balance,
+    )
+    return JSONResponse(body.model_dump(), status_code=202)
+
+
 class ImageOut(BaseModel):
     """One image of a task; `url` serves it to its owner only; `share_url` to anyone."""
 
@@ -183,13 +194,7 @@ async def submit(request: Request, user: GenerateCaller) -> JSONResponse:
     """Queue a generation task; its cost is charged now and refunded if it fails or is cancelled."""
     data = await json_object(request)
     submitted = await run_in_threadpool(_submit, user.user_id, data)
-    body = AcceptedOut(
-        task_id=submitted.task_id,
-        status=submitted.snapshot["status"],
-        cost=submitted.snapshot["cost"],
-        balance=submitted.balance,
-    )
-    return JSONResponse(body.model_dump(), status_code=202)
+    return _accepted(submitted)
 
 
 def _with_standing(session: Session, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -308,13 +313,7 @@ async def edit(request: Request, user: GenerateCaller) -> JSONResponse:
     """
     fields, image, mask = await _edit_form(request)
     submitted = await run_in_threadpool(_submit_edit, user.user_id, fields, image, mask)
-    body = AcceptedOut(
-        task_id=submitted.task_id,
-        status=submitted.snapshot["status"],
-        cost=submitted.snapshot["cost"],
-        balance=submitted.balance,
-    )
-    return JSONResponse(body.model_dump(), status_code=202)
+    return _accepted(submitted)
 
 
 class HistoryQuery(BaseModel):
@@ -459,13 +458,7 @@ async def retry(task_id: int, request: Request, user: GenerateCaller) -> JSONRes
             request_id=generation.request_id(data.get("request_id")),
         )
     )
-    out = AcceptedOut(
-        task_id=submitted.task_id,
-        status=submitted.snapshot["status"],
-        cost=submitted.snapshot["cost"],
-        balance=submitted.balance,
-    )
-    return JSONResponse(out.model_dump(), status_code=202)
+    return _accepted(submitted)
 
 
 @router.post(

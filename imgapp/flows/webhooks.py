@@ -12,7 +12,9 @@ from imgapp.services import webhooks
 
 
 def claim_due(*, limit: int) -> list[webhooks.Attempt]:
-    """Lease up to `limit` due messages to this sender."""
+    """Lease up to `limit` due messages to this sender (no write transaction when none is due)."""
+    if not db.call_read(webhooks.any_due):
+        return []
     return db.call(webhooks.claim_due, limit=limit)
 
 
