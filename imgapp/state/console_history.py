@@ -140,6 +140,9 @@ class HistoryMixin(rx.State, mixin=True):
 
     async def _read_history(self) -> None:
         """The history's page under the current filters (errors shown in place)."""
+        if self.h_from and self.h_to and self.h_to < self.h_from:  # both YYYY-MM-DD
+            self.h_error = i18n.text("console.history_range_backwards", self.lang)
+            return
         try:
             filters = history.check_filters(self._history_fields(), zone=self.zone())
         except ImgappError as exc:

@@ -120,6 +120,17 @@ def _progress(card) -> int:
     return int(float(value))
 
 
+def _refused_in_place(page, tmp_path) -> None:
+    """Not a picture whatever its name says (the server), a GIF (the browser): said in place."""
+    (tmp_path / "notes.png").write_bytes(b"just some text, not a picture")
+    page.set_input_files("#edit-image input[type=file]", str(tmp_path / "notes.png"))
+    expect(page.locator("#upload-error")).to_contain_text("不是 PNG、JPEG 或 WebP 图片")
+    expect(page.locator("#edit-image-preview")).to_have_count(0)
+    (tmp_path / "anim.gif").write_bytes(picture("GIF"))  # refused by the browser, said in place
+    page.set_input_files("#edit-image input[type=file]", str(tmp_path / "anim.gif"))
+    expect(page.locator("#upload-error")).to_contain_text("不是 PNG、JPEG 或 WebP 图片")
+
+
 def test_an_uploaded_picture_is_edited_under_a_mask_with_place_time_and_progress_live(
     app_server, browser_context, tmp_path
 ):
@@ -134,11 +145,7 @@ def test_an_uploaded_picture_is_edited_under_a_mask_with_place_time_and_progress
     expect(page.locator(".task-card").first).to_have_attribute(
         "data-status", "completed", timeout=60_000
     )
-    # Not a picture, whatever its name says: refused in place, nothing attached.
-    (tmp_path / "notes.png").write_bytes(b"just some text, not a picture")
-    page.set_input_files("#edit-image input[type=file]", str(tmp_path / "notes.png"))
-    expect(page.locator("#upload-error")).to_contain_text("不是 PNG、JPEG 或 WebP 图片")
-    expect(page.locator("#edit-image-preview")).to_have_count(0)
+    _refused_in_place(page, tmp_path)
 
     (tmp_path / "photo.jpg").write_bytes(picture("JPEG", size=(300, 200)))
     (tmp_path / "mask.png").write_bytes(mask((300, 200)))
@@ -198,6 +205,10 @@ def _search_star_and_filter(page) -> str:
     page.click("#history-favourites")
     expect(page.locator(".history-item")).to_have_count(1)
     page.click("#history-favourites")
+    page.fill("#history-from", "2026-11-24")
+    page.fill("#history-to", "2026-11-20")
+    expect(page.locator("#history-error")).to_have_text("截止日期不能早于起始日期。")
+    page.click("#history-clear")
     page.select_option("#history-status", "cancelled")
     expect(page.locator("#history-empty")).to_contain_text("没有符合筛选条件的任务")
     page.click("#history-clear")
