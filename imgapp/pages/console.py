@@ -68,7 +68,6 @@ def _drop_zone(which: str, hint: rx.Component, on_drop: object) -> rx.Component:
         multiple=False,
         max_files=1,
         on_drop=on_drop,
-        on_drop_rejected=ConsoleState.upload_rejected(which),
         border="1px dashed var(--gray-a7)",
         border_radius="8px",
         padding="12px",

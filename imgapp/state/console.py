@@ -315,12 +315,6 @@ class ConsoleState(HistoryMixin, AppState):
             return
         self.edit_mask_id = int(accepted.id or 0)
 
-    @rx.event
-    def upload_rejected(self, which: str, _files: list[dict[str, Any]]) -> None:
-        """The browser refused the file by its type before sending it: say what is accepted."""
-        key = "error.mask_no_alpha" if which == "mask" else "error.upload_not_image"
-        self.upload_error = i18n.text(key, self.lang)
-
     def _detach_all(self) -> None:
         self.edit_image_id = self.edit_mask_id = 0
         self.edit_image_size = self.upload_error = ""
